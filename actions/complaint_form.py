@@ -1,0 +1,216 @@
+"""The complaint form: asks only for what is missing, shows a summary, creates the case on confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import fields
+from actions.common import (
+    conversation_session,
+    deps,
+    form_user_events,
+    latest_confidence,
+    latest_entities,
+    latest_intent,
+)
+from actions.messages import complaint_summary, receipt
+from complaints.clock import utcnow
+from storage.cases import NewCase, create_case
+from storage.conversations import unlinked_attachments
+from storage.models import CaseKind
+
+FORM = "complaint_form"
+FORM_SLOTS = ("complaint_description", "complaint_place", "complaint_time", "complaint_evidence")
+LEAVING_INTENTS = {"cancel", "human_handoff", "check_status"}
+CONFIRM_BUTTONS = [
+    {"title": "确认提交", "payload": "/affirm"},
+    {"title": "重新填写", "payload": "/deny"},
+    {"title": "取消", "payload": "/cancel"},
+]
+
+
+def _requested(tracker: Tracker, slot: str) -> bool:
+    return tracker.get_slot("requested_slot") == slot
+
+
+def _leaving(tracker: Tracker) -> bool:
+    """The driver wants out of the form: let the rules for cancel / person / status act."""
+    text = tracker.latest_message.get("text") or ""
+    return latest_intent(tracker) in LEAVING_INTENTS or fields.is_cancel(text)
+
+
+def _plates(tracker: Tracker) -> list[str]:
+    found: list[str] = []
+    for event in form_user_events(tracker, FORM):
+        for value in fields.entity_values((event.get("parse_data") or {}).get("entities") or [], "plate_number"):
+            if value not in found:
+                found.append(value)
+    return found
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    async def extract_complaint_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("complaint_description") is not None or _leaving(tracker):
+            return {}
+        if _requested(tracker, "complaint_description"):
+            body = fields.clean(text)
+            return {"complaint_description": body} if body and not body.startswith("/") else {}
+        # opening the form: the message itself, or the text a clarifying question was about
+        description = fields.substantive_description(text) or fields.substantive_description(
+            tracker.get_slot("unclear_text")
+        )
+        return {"complaint_description": description} if description else {}
+
+    async def extract_complaint_place(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("complaint_place") is not None or _leaving(tracker):
+            return {}
+        entities = latest_entities(tracker)
+        coordinates = fields.entity_values(entities, "coordinates")
+        if coordinates:
+            return {"complaint_place": f"位置 {coordinates[0]}"}
+        place = fields.place_from_entities(entities)
+        if place is None and _requested(tracker, "complaint_place"):
+            body = fields.clean(tracker.latest_message.get("text"))
+            place = body if body and not body.startswith("/") else None
+        return {"complaint_place": place} if place else {}
+
+    async def extract_complaint_time(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("complaint_time") is not None or _leaving(tracker):
+            return {}
+        when = fields.time_from_entities(latest_entities(tracker))
+        if when is None and _requested(tracker, "complaint_time"):
+            when = fields.answer_time(tracker.latest_message.get("text") or "")
+        return {"complaint_time": when} if when else {}
+
+    async def extract_complaint_evidence(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("complaint_evidence") is not None or _leaving(tracker):
+            return {}
+        intent = latest_intent(tracker)
+        if intent == "attach_photo":
+            return {"complaint_evidence": "照片"}
+        if intent == "attach_voice":
+            return {"complaint_evidence": "语音"}
+        if not _requested(tracker, "complaint_evidence"):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        if intent == "deny" or fields.is_skip(text):
+            return {"complaint_evidence": "无"}
+        body = fields.clean(text)
+        return {"complaint_evidence": body} if body else {}
+
+    async def extract_complaint_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not _requested(tracker, "complaint_confirmed") or _leaving(tracker):
+            return {}
+        text = tracker.latest_message.get("text") or ""
+        intent = latest_intent(tracker)
+        if intent == "affirm" or fields.is_confirm(text):
+            return {"complaint_confirmed": True}
+        if intent == "deny" or text.strip() == "/deny":
+            return {"complaint_confirmed": False}
+        body = fields.clean(text)
+        if body and not body.startswith("/") and intent not in {"attach_photo", "attach_voice"}:
+            # a correction or more detail: add it to the description and show the summary again
+            description = f"{tracker.get_slot('complaint_description')}；补充：{body}"
+            return {"complaint_description": description, "complaint_confirmed": None}
+        return {"complaint_confirmed": None}
+
+    def validate_complaint_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is False:
+            dispatcher.utter_message(text="好的，我们重新填写。")
+            return {slot: None for slot in (*FORM_SLOTS, "complaint_confirmed")}
+        return {"complaint_confirmed": value}
+
+
+class ActionAskComplaintConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_complaint_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        plates = _plates(tracker)
+        dispatcher.utter_message(
+            text=complaint_summary(
+                tracker.get_slot("complaint_description") or "",
+                tracker.get_slot("complaint_place") or "",
+                tracker.get_slot("complaint_time") or "",
+                tracker.get_slot("complaint_evidence") or "无",
+                "、".join(plates) if plates else None,
+            ),
+            buttons=CONFIRM_BUTTONS,
+        )
+        return []
+
+
+def _reset_events() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "complaint_confirmed", "unclear_text")]
+
+
+class ActionSubmitComplaint(Action):
+    def name(self) -> str:
+        return "action_submit_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if tracker.get_slot("complaint_confirmed") is not True:
+            dispatcher.utter_message(response="utter_complaint_not_submitted")
+            return _reset_events()
+        description = tracker.get_slot("complaint_description") or ""
+        place = tracker.get_slot("complaint_place") or ""
+        route = deps().routing.route("complaint", f"{description} {place}")
+        values = {
+            "description": description,
+            "place": place,
+            "time": tracker.get_slot("complaint_time"),
+            "evidence": tracker.get_slot("complaint_evidence"),
+            "plates": _plates(tracker),
+        }
+        with conversation_session(tracker) as (session, conversation):
+            case = create_case(
+                session,
+                NewCase(
+                    kind=CaseKind.complaint,
+                    unit=route.unit,
+                    category=route.category,
+                    reporter_id=conversation.reporter_id,
+                    conversation_id=conversation.id,
+                    summary=description,
+                    fields=values,
+                    intent_confidence=latest_confidence(tracker),
+                ),
+                deps().calendar,
+                utcnow(),
+            )
+            attachments = unlinked_attachments(session, conversation.id)
+            for attachment in attachments:
+                attachment.case_id = case.id
+            dispatcher.utter_message(text=receipt(case, deps().settings.timezone, len(attachments)))
+        return _reset_events()
+
+
+class ActionCancelForm(Action):
+    def name(self) -> str:
+        return "action_cancel_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if latest_intent(tracker) != "human_handoff":
+            dispatcher.utter_message(response="utter_complaint_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *_reset_events()]

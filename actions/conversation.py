@@ -1,0 +1,83 @@
+"""Hand-off to a person, clarifying questions, attachments and out-of-scope chatter."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import conversation_session, latest_intent
+from storage.cases import latest_open_case
+from storage.conversations import unlinked_attachments
+from storage.models import ConversationMode
+
+CLARIFY_BUTTONS = [
+    {"title": "我要投诉", "payload": "/complaint"},
+    {"title": "咨询法规政策", "payload": "/legal_question"},
+    {"title": "需要服务帮助", "payload": "/service_request"},
+    {"title": "转人工", "payload": "/human_handoff"},
+]
+
+
+class ActionHumanHandoff(Action):
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        with conversation_session(tracker) as (_session, conversation):
+            conversation.mode = ConversationMode.waiting_staff
+        dispatcher.utter_message(
+            text="好的，已为您转接人工。工作人员上班时间（工作日 8:30-17:30）会在这里回复您，"
+            "请直接留言说明情况，您发的文字和照片都会转给工作人员。紧急情况请拨打 12328。"
+        )
+        return [SlotSet("unclear_text", None)]
+
+
+class ActionClarify(Action):
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        dispatcher.utter_message(text="抱歉，我没完全明白您的意思。请问您是想：", buttons=CLARIFY_BUTTONS)
+        return [SlotSet("unclear_text", text if not text.startswith("/") else None)]
+
+
+class ActionAttachmentReceived(Action):
+    def name(self) -> str:
+        return "action_attachment_received"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        intent = latest_intent(tracker)
+        case_number = None
+        with conversation_session(tracker) as (session, conversation):
+            case = latest_open_case(session, conversation.id)
+            if case is not None and intent != "share_location":
+                case_number = case.number
+                for attachment in unlinked_attachments(session, conversation.id):
+                    attachment.case_id = case.id
+        if intent == "share_location":
+            dispatcher.utter_message(
+                text="已收到您的位置。需要投诉请直接描述情况，需要热水、休息等服务请告诉我需要什么。"
+            )
+        elif case_number:
+            dispatcher.utter_message(text=f"已收到，已附到您的案件 <b>{case_number}</b>。如需补充说明请直接留言。")
+        else:
+            dispatcher.utter_message(
+                text="已收到并保存。请用文字简单说一下是什么情况，我来帮您登记"
+                + ("（语音暂时无法自动识别）。" if intent == "attach_voice" else "。")
+            )
+        return []
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(
+            text="这个问题不在我们的服务范围内。我可以帮您：投诉交通运输方面的问题、"
+            "咨询法规政策、申请热水、药品、休息、救援等服务，或查询案件进度。"
+        )
+        return []

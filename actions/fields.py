@@ -1,0 +1,81 @@
+"""Pure helpers that read complaint fields out of a driver's message and Rasa's entities."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+GENERIC_OPENERS = re.compile(
+    r"^(我|俺|本人|我们)?(要|想|想要|需要)?(投诉|举报|反映|反应|告状)(一下|个事|件事|个情况|情况|问题)?[!！。.,，~～]*$"
+)
+SKIP_WORDS = {"跳过", "没有", "无", "不用", "没", "没有了", "不需要", "不用了", "skip", "no", "/deny", "暂无", "略"}
+CANCEL_WORDS = {"取消", "算了", "不填了", "退出", "不投诉了", "不弄了", "停止", "/cancel"}
+CONFIRM_WORDS = {"确认", "确认提交", "提交", "是", "是的", "对", "对的", "没问题", "好", "好的", "ok", "可以", "嗯"}
+UNKNOWN_TIME_WORDS = ("不记得", "忘了", "记不清", "不清楚", "不知道")
+
+
+def entity_values(entities: Iterable[Mapping[str, Any]], *names: str) -> list[str]:
+    """Distinct entity values of the given types, in order of appearance."""
+    seen: list[str] = []
+    for entity in entities:
+        value = str(entity.get("value", "")).strip()
+        if entity.get("entity") in names and value and value not in seen:
+            seen.append(value)
+    return seen
+
+
+def clean(text: str | None) -> str:
+    return (text or "").strip()
+
+
+def is_generic_opener(text: str) -> bool:
+    """'我要投诉' says nothing about what happened."""
+    return bool(GENERIC_OPENERS.match(clean(text)))
+
+
+def substantive_description(text: str | None) -> str | None:
+    """The message as a description of what happened, if it says more than 'I want to complain'."""
+    body = clean(text)
+    if len(body) < 6 or is_generic_opener(body) or body.startswith("/"):
+        return None
+    return body
+
+
+def place_from_entities(entities: Iterable[Mapping[str, Any]]) -> str | None:
+    values = entity_values(entities, "station", "location")
+    return "，".join(values) if values else None
+
+
+def time_from_entities(entities: Iterable[Mapping[str, Any]]) -> str | None:
+    values = entity_values(entities, "time")
+    return " ".join(values) if values else None
+
+
+def answer_time(text: str) -> str | None:
+    body = clean(text)
+    if not body:
+        return None
+    if any(word in body for word in UNKNOWN_TIME_WORDS):
+        return "不详"
+    return body
+
+
+def normalised_word(text: str) -> str:
+    return clean(text).lower().rstrip("!！。.~～ ")
+
+
+def is_skip(text: str) -> bool:
+    return normalised_word(text) in SKIP_WORDS
+
+
+def is_cancel(text: str) -> bool:
+    return normalised_word(text) in CANCEL_WORDS
+
+
+def is_confirm(text: str) -> bool:
+    return normalised_word(text) in CONFIRM_WORDS
+
+
+def format_coordinates(latitude: float, longitude: float) -> str:
+    return f"位置 {latitude:.5f}, {longitude:.5f}"

@@ -1,0 +1,61 @@
+"""A Bot whose getUpdates commits every update to the database before Telegram is told it arrived.
+
+python-telegram-bot confirms a batch with the next getUpdates offset right after it is fetched,
+before any handler runs, so storing in a handler is too late: a crash would lose the message.
+Storing inside the getUpdates call closes that gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Update
+from telegram.ext import ExtBot
+
+from storage.inbox import store_rejected, store_updates
+
+logger = logging.getLogger(__name__)
+
+
+class InboxBot(ExtBot[None]):
+    """ExtBot that stores raw updates (and drops ones already processed) as they are fetched."""
+
+    def __init__(self, *args: Any, sessions: sessionmaker[Session], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sessions = sessions
+
+    async def _post(self, endpoint: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)
+        if endpoint == "getUpdates" and isinstance(result, list) and result:
+            return await asyncio.to_thread(self.store_batch, result)
+        return result
+
+    def store_batch(self, raw_updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Commit the batch and hand it on.
+
+        Every update id goes back to the updater, so the next offset confirms all of them; a
+        malformed update goes on as a bare ``{"update_id": N}`` (it is kept, marked failed), and
+        duplicates go on too: the pipeline skips what is already done.
+        """
+        passed: list[dict[str, Any]] = []
+        readable: list[dict[str, Any]] = []
+        with self._sessions.begin() as session:
+            for raw in raw_updates:
+                update_id = raw.get("update_id") if isinstance(raw, dict) else None
+                if not isinstance(update_id, int):
+                    logger.error("Telegram sent an update without an id; ignored")
+                    continue
+                try:
+                    Update.de_json(dict(raw), self)
+                except Exception:
+                    logger.exception("Update %s is malformed; stored as failed", update_id)
+                    store_rejected(session, raw, update_id)
+                    passed.append({"update_id": update_id})
+                    continue
+                readable.append(raw)
+                passed.append(raw)
+            store_updates(session, readable)
+        return passed

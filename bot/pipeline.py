@@ -1,0 +1,225 @@
+"""The driver's message path: stored first, then Rasa, then replies from the outbox, in order per chat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from weakref import WeakValueDictionary
+
+from telegram import Bot, Update
+from telegram.error import TelegramError
+
+from bot import texts
+from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
+from bot.replies import send_text
+from bot.updates import Inbound, classify
+from complaints.clock import as_utc, utcnow
+from complaints.deps import Deps
+from storage import conversations as convs
+from storage.inbox import begin_attempt, chat_of, chats_with_pending, finish_update, pending_for_chat
+from storage.models import Conversation, ConversationMode, Message, UpdateStatus
+
+logger = logging.getLogger(__name__)
+
+SESSION_TURNS = 30
+RESUME_NOTICE_AFTER = timedelta(hours=6)
+Reply = tuple[str, dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    id: int
+    chat_id: int
+    rasa_sender_id: str
+    mode: ConversationMode
+    active_loop: str | None
+    session_turns: int
+    previous_inbound_at: datetime | None
+
+
+class Pipeline:
+    """Processes every stored update exactly once, one chat at a time, oldest first."""
+
+    def __init__(self, deps: Deps, rasa: RasaClient, bot: Bot) -> None:
+        self._deps = deps
+        self._rasa = rasa
+        self._bot = bot
+        self._locks: WeakValueDictionary[int | None, asyncio.Lock] = WeakValueDictionary()
+        self._told_queued: set[int] = set()
+
+    def _lock(self, chat_id: int | None) -> asyncio.Lock:
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[chat_id] = lock
+        return lock
+
+    async def on_update(self, update: Update, _context: object = None) -> None:
+        """PTB handler: process this chat's pending updates up to and including this one."""
+        await self.drain(chat_of(update.to_dict()), up_to=update.update_id)
+
+    async def drain(self, chat_id: int | None, up_to: int | None = None) -> None:
+        async with self._lock(chat_id):
+            with self._deps.sessions.begin() as session:
+                payloads = pending_for_chat(session, chat_id, up_to)
+            for payload in payloads:
+                if not await self._process(payload):
+                    break
+
+    async def catch_up(self, _context: object = None) -> None:
+        """Process whatever was stored but not answered (after a crash, or while Rasa was down)."""
+        with self._deps.sessions.begin() as session:
+            chats = chats_with_pending(session)
+        for chat_id in chats:
+            await self.drain(chat_id)
+
+    async def _process(self, payload: dict[str, Any]) -> bool:
+        """Handle one update; False if it must wait (Rasa down) so later ones wait behind it."""
+        update_id = int(payload["update_id"])
+        try:
+            inbound = classify(Update.de_json(payload, self._bot))
+        except Exception:  # a malformed update must not block the chat forever
+            logger.exception("Update %s could not be read; marked failed", update_id)
+            self._finish(update_id, failed=True)
+            return True
+        if inbound is None or not inbound.private:
+            self._finish(update_id)
+            return True
+        stored = self._store(update_id, inbound)
+        if stored is None:
+            return True
+        state, message_id, needs_replies = stored
+        if needs_replies:
+            try:
+                replies, turn = await self._replies(inbound, state, update_id)
+            except RasaUnavailable as exc:
+                logger.warning("Rasa unavailable (%s); update %s queued", exc, update_id)
+                await self._tell_queued(state)
+                return False
+            self._store_replies(state, message_id, replies, turn)
+        self._told_queued.discard(state.id)
+        await self._send_outbox(state, message_id)
+        await self._settle_button(inbound)
+        self._finish(update_id)
+        return True
+
+    def _store(self, update_id: int, inbound: Inbound) -> tuple[ConversationState, int, bool] | None:
+        now = utcnow()
+        with self._deps.sessions.begin() as session:
+            if not begin_attempt(session, update_id):
+                return None
+            person = convs.TelegramPerson(inbound.user_id, inbound.chat_id, inbound.display_name, inbound.username)
+            conversation = convs.conversation_for(session, person)
+            message, created = convs.store_inbound(
+                session,
+                conversation,
+                update_id=update_id,
+                kind=inbound.kind,
+                text=inbound.text,
+                telegram_message_id=inbound.message_id,
+                at=now,
+            )
+            if created and inbound.attachment is not None:
+                convs.store_attachment(session, message, **inbound.attachment)
+            state = _state(conversation, convs.chat_id_of(session, conversation))
+            if created:
+                conversation.last_inbound_at = now
+            return state, message.id, not convs.has_replies(session, message)
+
+    async def _replies(
+        self, inbound: Inbound, state: ConversationState, update_id: int
+    ) -> tuple[list[Reply], RasaTurn | None]:
+        if inbound.direct_reply is not None:
+            return [(inbound.direct_reply, None)], None
+        if state.mode is ConversationMode.waiting_staff and inbound.kind != "command":
+            with self._deps.sessions.begin() as session:
+                last = convs.last_outbound_text(session, state.id)
+            return ([] if last == texts.WAITING_STAFF else [(texts.WAITING_STAFF, None)]), None
+        replies: list[Reply] = []
+        if (
+            state.active_loop
+            and state.previous_inbound_at
+            and utcnow() - state.previous_inbound_at > RESUME_NOTICE_AFTER
+        ):
+            replies.append((texts.RESUMED_FORM, None))
+        if state.active_loop is None and state.session_turns >= SESSION_TURNS:
+            await self._rasa.send(state.rasa_sender_id, "/session_start", f"{update_id}-session")
+        turns: list[RasaTurn] = []
+        for index, text in enumerate(inbound.rasa_texts):
+            metadata = {"update_id": update_id, "kind": inbound.kind}
+            turns.append(await self._rasa.send(state.rasa_sender_id, text, f"{update_id}-{index}", metadata))
+            replies.extend((r.text, {"buttons": r.buttons} if r.buttons else None) for r in turns[-1].replies)
+        if not turns:
+            return replies, None
+        # the message's parse is its first turn's; the form state is the last turn's
+        first = turns[0]
+        return replies, RasaTurn(first.replies, first.intent, first.confidence, first.entities, turns[-1].active_loop)
+
+    def _store_replies(
+        self, state: ConversationState, message_id: int, replies: list[Reply], turn: RasaTurn | None
+    ) -> None:
+        with self._deps.sessions.begin() as session:
+            message = session.get(Message, message_id)
+            conversation = session.get(Conversation, state.id)
+            assert message is not None and conversation is not None
+            convs.store_replies(session, state.id, message, replies)
+            if turn is not None:
+                message.intent, message.confidence, message.entities = turn.intent, turn.confidence, turn.entities
+                reset = state.active_loop is None and state.session_turns >= SESSION_TURNS
+                conversation.session_turns = 1 if reset else conversation.session_turns + 1
+                conversation.active_loop = turn.active_loop
+                fallback = turn.intent == "nlu_fallback"
+                conversation.low_confidence_streak = conversation.low_confidence_streak + 1 if fallback else 0
+
+    async def _send_outbox(self, state: ConversationState, message_id: int) -> None:
+        with self._deps.sessions.begin() as session:
+            message = session.get(Message, message_id)
+            assert message is not None
+            pending = [(row.id, row.text or "", row.reply_markup) for row in convs.unsent_replies(session, message)]
+        for row_id, text, markup in pending:
+            telegram_id = await send_text(self._bot, state.chat_id, text, markup)
+            with self._deps.sessions.begin() as session:
+                convs.mark_sent(session, row_id, telegram_id)
+
+    async def _tell_queued(self, state: ConversationState) -> None:
+        if state.id in self._told_queued:
+            return
+        self._told_queued.add(state.id)
+        with self._deps.sessions.begin() as session:
+            (row,) = convs.store_replies(session, state.id, None, [(texts.QUEUED, None)])
+            row_id = row.id
+        try:
+            telegram_id = await send_text(self._bot, state.chat_id, texts.QUEUED, None)
+        except TelegramError:
+            logger.warning("Could not tell a driver the message is queued")
+            return
+        with self._deps.sessions.begin() as session:
+            convs.mark_sent(session, row_id, telegram_id)
+
+    async def _settle_button(self, inbound: Inbound) -> None:
+        if inbound.callback_query_id is None:
+            return
+        try:
+            await self._bot.answer_callback_query(inbound.callback_query_id)
+        except TelegramError:
+            logger.debug("Callback query too old to answer")
+
+    def _finish(self, update_id: int, failed: bool = False) -> None:
+        with self._deps.sessions.begin() as session:
+            finish_update(session, update_id, UpdateStatus.failed if failed else UpdateStatus.done)
+
+
+def _state(conversation: Conversation, chat_id: int) -> ConversationState:
+    previous = conversation.last_inbound_at
+    return ConversationState(
+        id=conversation.id,
+        chat_id=chat_id,
+        rasa_sender_id=conversation.rasa_sender_id,
+        mode=conversation.mode,
+        active_loop=conversation.active_loop,
+        session_turns=conversation.session_turns,
+        previous_inbound_at=as_utc(previous) if previous else None,
+    )

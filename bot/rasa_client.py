@@ -1,0 +1,105 @@
+"""HTTP client for our Rasa channel: one call returns the replies and the parse of the message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_PATH = "/webhooks/parse_rest/webhook"
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa (or its action server) did not answer; the message stays queued for later."""
+
+
+@dataclass(frozen=True)
+class BotReply:
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RasaTurn:
+    replies: list[BotReply]
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, Any]]
+    active_loop: str | None
+
+
+def _best_intent(parse: dict[str, Any]) -> tuple[str | None, float | None]:
+    """The intent Rasa chose; for a fallback, keep `nlu_fallback` but report the best real confidence."""
+    intent = parse.get("intent") or {}
+    name = intent.get("name")
+    confidence = intent.get("confidence")
+    if name == "nlu_fallback":
+        for entry in parse.get("intent_ranking") or []:
+            if entry.get("name") != "nlu_fallback":
+                confidence = entry.get("confidence")
+                break
+    return name, (float(confidence) if confidence is not None else None)
+
+
+def parse_turn(body: dict[str, Any]) -> RasaTurn:
+    replies = [
+        BotReply(text=str(m.get("text") or ""), buttons=list(m.get("buttons") or []))
+        for m in body.get("messages") or []
+        if m.get("text") or m.get("buttons")
+    ]
+    parse = body.get("parse") or {}
+    intent, confidence = _best_intent(parse)
+    return RasaTurn(
+        replies=replies,
+        intent=intent,
+        confidence=confidence,
+        entities=[
+            {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor")} for e in parse.get("entities") or []
+        ],
+        active_loop=body.get("active_loop"),
+    )
+
+
+class RasaClient:
+    """Talks to the Rasa server; timeouts are deliberate so a slow Rasa never blocks the bot."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=2.0),
+            headers={"Authorization": f"Bearer {token}"},
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, sender: str, text: str, message_id: str, metadata: dict[str, Any] | None = None) -> RasaTurn:
+        payload = {"sender": sender, "message": text, "message_id": message_id, "metadata": metadata or {}}
+        try:
+            response = await self._client.post(CHANNEL_PATH, json=payload)
+        except httpx.HTTPError as exc:
+            raise RasaUnavailable(f"Rasa did not answer: {type(exc).__name__}") from exc
+        if response.status_code >= 500 or response.status_code in (401, 404):
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        response.raise_for_status()
+        return parse_turn(response.json())
+
+    async def healthy(self) -> bool:
+        try:
+            response = await self._client.get("/", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+
+async def action_server_healthy(client: httpx.AsyncClient, url: str) -> bool:
+    try:
+        response = await client.get(f"{url}/health", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200

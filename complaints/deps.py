@@ -1,0 +1,38 @@
+"""Long-lived dependencies of a process (database, calendar, routing), built once at its edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from complaints.config import Settings, load_settings
+from complaints.routing import RoutingTable, load_routing
+from complaints.workdays import WorkCalendar, load_calendar
+from storage.db import make_engine, make_session_factory
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    calendar: WorkCalendar
+    routing: RoutingTable
+
+
+def build_deps(settings: Settings) -> Deps:
+    """Check the staff-edited data files and open the database; raises on a bad file."""
+    data = settings.data_dir
+    return Deps(
+        settings=settings,
+        sessions=make_session_factory(make_engine(settings.database_url)),
+        calendar=load_calendar(settings.timezone, data / "holidays_override.yml"),
+        routing=load_routing(data / "routing.yml"),
+    )
+
+
+@cache
+def process_deps() -> Deps:
+    """The dependencies of this process, built on first use (the action server has no main())."""
+    return build_deps(load_settings())

@@ -1,0 +1,34 @@
+"""Logging set up once in the entry point, with personal data masked in every record."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+PLATE = re.compile(
+    r"([京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Za-z])[·.\s-]?[A-Za-z0-9]{4,6}"
+)
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+LONG_NUMBER = re.compile(r"(?<![\d-])\d{7,}(?!\d)")
+
+
+def mask(text: str) -> str:
+    """Mask plates, phones and long ids (Telegram user/chat ids) in a log line."""
+    text = PLATE.sub(r"\1****", text)
+    text = PHONE.sub(r"\1****\2", text)
+    return LONG_NUMBER.sub(lambda m: m.group(0)[:2] + "…", text)
+
+
+class MaskingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record))
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(MaskingFormatter("[bot    ] %(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

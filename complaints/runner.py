@@ -1,0 +1,81 @@
+"""`complaints run`: model, migrations, Rasa, action server and the bot, stopped together on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+from pathlib import Path
+from typing import TextIO
+
+from complaints.config import PROJECT_ROOT, Settings
+from complaints.deps import build_deps
+from complaints.model import train
+from complaints.stack import Stack
+from storage.migrate import upgrade
+
+logger = logging.getLogger(__name__)
+
+TERMINAL_TOKEN = "1:local-terminal-chat"
+TERMINAL_LOG = PROJECT_ROOT / "var" / "log" / "stack.log"
+
+
+async def _run_bot(settings: Settings, stop: asyncio.Event) -> None:
+    from bot.app import build_application
+
+    application = build_application(build_deps(settings))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=10)
+        logger.info("Bot is running; press Ctrl-C to stop everything")
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
+
+
+async def _run_terminal(settings: Settings, stop: asyncio.Event) -> None:
+    from bot.local_api import LocalBotApi
+    from bot.terminal import chat_loop
+
+    async with LocalBotApi() as api:
+        local = dataclasses.replace(settings, telegram_bot_token=TERMINAL_TOKEN, telegram_api_url=api.base_url)
+        bot_task = asyncio.create_task(_run_bot(local, stop))
+        chat_task = asyncio.create_task(chat_loop(api))
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({chat_task, stopper, bot_task}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        for task in (chat_task, stopper):
+            task.cancel()
+        await bot_task
+
+
+async def run_all(settings: Settings, terminal: bool) -> None:
+    upgrade(settings.database_url)
+    model = train()
+    log_sink: TextIO
+    if terminal:
+        TERMINAL_LOG.parent.mkdir(parents=True, exist_ok=True)
+        log_sink = TERMINAL_LOG.open("a", encoding="utf-8")
+        logger.info("Rasa and action server logs go to %s", Path(TERMINAL_LOG).relative_to(PROJECT_ROOT))
+    else:
+        import sys
+
+        log_sink = sys.stdout
+    stack = Stack(settings, model, log_sink)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        logger.info("Starting the action server and Rasa (model %s)", model.name)
+        await stack.start()
+        await (_run_terminal(settings, stop) if terminal else _run_bot(settings, stop))
+    finally:
+        logger.info("Stopping Rasa and the action server")
+        with contextlib.suppress(Exception):
+            await stack.stop()
+        if log_sink is not None and terminal:
+            log_sink.close()

@@ -1,0 +1,164 @@
+"""Reporters, conversations, messages (in and out) and attachments."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Attachment, Conversation, Message, Reporter, ReporterIdentity
+
+_PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_pseudonym() -> str:
+    return "R-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(8))
+
+
+@dataclass(frozen=True)
+class TelegramPerson:
+    user_id: int
+    chat_id: int
+    display_name: str | None
+    username: str | None
+
+
+def conversation_for(session: Session, person: TelegramPerson) -> Conversation:
+    """The driver's conversation, creating the reporter, identity and conversation on first contact."""
+    identity = session.scalars(
+        select(ReporterIdentity).where(ReporterIdentity.telegram_user_id == person.user_id)
+    ).one_or_none()
+    if identity is None:
+        reporter = Reporter(pseudonym=new_pseudonym())
+        session.add(reporter)
+        session.flush()
+        session.add(
+            ReporterIdentity(
+                reporter_id=reporter.id,
+                telegram_user_id=person.user_id,
+                telegram_chat_id=person.chat_id,
+                display_name=person.display_name,
+                username=person.username,
+            )
+        )
+        conversation = Conversation(reporter_id=reporter.id)
+        session.add(conversation)
+        session.flush()
+        return conversation
+    return session.scalars(select(Conversation).where(Conversation.reporter_id == identity.reporter_id)).one()
+
+
+def conversation_by_id(session: Session, conversation_id: int) -> Conversation | None:
+    return session.get(Conversation, conversation_id)
+
+
+def chat_id_of(session: Session, conversation: Conversation) -> int:
+    return session.scalars(
+        select(ReporterIdentity.telegram_chat_id).where(ReporterIdentity.reporter_id == conversation.reporter_id)
+    ).one()
+
+
+def inbound_for_update(session: Session, update_id: int) -> Message | None:
+    return session.scalars(select(Message).where(Message.update_id == update_id, Message.direction == "in")).first()
+
+
+def store_inbound(
+    session: Session,
+    conversation: Conversation,
+    *,
+    update_id: int,
+    kind: str,
+    text: str | None,
+    telegram_message_id: int | None,
+    at: datetime,
+) -> tuple[Message, bool]:
+    """Store what the driver sent, once per update; True if it was new."""
+    existing = inbound_for_update(session, update_id)
+    if existing is not None:
+        return existing, False
+    message = Message(
+        conversation_id=conversation.id,
+        direction="in",
+        kind=kind,
+        text=text,
+        update_id=update_id,
+        telegram_message_id=telegram_message_id,
+        created_at=at,
+    )
+    session.add(message)
+    session.flush()
+    return message, True
+
+
+def store_attachment(session: Session, message: Message, kind: str, **fields: Any) -> Attachment:
+    attachment = Attachment(message_id=message.id, conversation_id=message.conversation_id, kind=kind, **fields)
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def store_replies(
+    session: Session,
+    conversation_id: int,
+    answered: Message | None,
+    replies: list[tuple[str, dict[str, Any] | None]],
+) -> list[Message]:
+    """Queue the bot's replies (the outbox); they are sent, then marked sent."""
+    rows = [
+        Message(
+            conversation_id=conversation_id,
+            direction="out",
+            kind="text",
+            text=text,
+            reply_markup=markup,
+            answers_message_id=answered.id if answered is not None else None,
+        )
+        for text, markup in replies
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def last_outbound_text(session: Session, conversation_id: int) -> str | None:
+    return session.scalars(
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+
+
+def unsent_replies(session: Session, answered: Message) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .where(Message.answers_message_id == answered.id, Message.sent.is_(False))
+            .order_by(Message.id)
+        )
+    )
+
+
+def has_replies(session: Session, answered: Message) -> bool:
+    return session.scalars(select(Message.id).where(Message.answers_message_id == answered.id)).first() is not None
+
+
+def mark_sent(session: Session, message_id: int, telegram_message_id: int | None) -> None:
+    row = session.get(Message, message_id)
+    if row is not None:
+        row.sent = True
+        row.telegram_message_id = telegram_message_id
+
+
+def unlinked_attachments(session: Session, conversation_id: int) -> list[Attachment]:
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.conversation_id == conversation_id, Attachment.case_id.is_(None))
+            .order_by(Attachment.id)
+        )
+    )

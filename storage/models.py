@@ -1,0 +1,197 @@
+"""Typed SQLAlchemy 2.0 models: reporters, conversations, messages, attachments, cases, events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from complaints.clock import utcnow
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CaseKind(enum.StrEnum):
+    complaint = "complaint"
+    service_request = "service_request"
+    legal_consultation = "legal_consultation"
+
+
+class CaseState(enum.StrEnum):
+    received = "已受理"
+    assigned = "已转办"
+    in_progress = "办理中"
+    answered = "已答复"
+    closed = "已办结"
+    reopened = "重办"
+    not_accepted = "不予受理"
+    merged = "合并"
+
+
+class ConversationMode(enum.StrEnum):
+    bot = "bot"
+    waiting_staff = "waiting_staff"
+
+
+class UpdateStatus(enum.StrEnum):
+    pending = "pending"
+    done = "done"
+    failed = "failed"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.name for m in e])
+
+
+class Reporter(Base):
+    """A driver or company, known to staff only by a pseudonym."""
+
+    __tablename__ = "reporters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    identity: Mapped[ReporterIdentity] = relationship(back_populates="reporter")
+
+
+class ReporterIdentity(Base):
+    """The real Telegram identity, kept apart from everything staff see."""
+
+    __tablename__ = "reporter_identities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"), unique=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    telegram_chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(256))
+    username: Mapped[str | None] = mapped_column(String(64))
+    reporter: Mapped[Reporter] = relationship(back_populates="identity")
+
+
+class Conversation(Base):
+    """One driver's chat with the bot; `rasa_sender_id` names its Rasa tracker."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"), unique=True)
+    mode: Mapped[ConversationMode] = mapped_column(_enum(ConversationMode), default=ConversationMode.bot)
+    active_loop: Mapped[str | None] = mapped_column(String(64))
+    session_turns: Mapped[int] = mapped_column(Integer, default=0)
+    low_confidence_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def rasa_sender_id(self) -> str:
+        return f"conv-{self.id}"
+
+
+class InboundUpdate(Base):
+    """Every Telegram update, stored before it is acknowledged (the inbox)."""
+
+    __tablename__ = "inbound_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[UpdateStatus] = mapped_column(_enum(UpdateStatus), default=UpdateStatus.pending)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
+    kind: Mapped[str] = mapped_column(String(16))  # text, photo, voice, location, sticker, command, ...
+    text: Mapped[str | None] = mapped_column(Text)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    entities: Mapped[list[Any] | None] = mapped_column(JSON)
+    reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    answers_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # photo, voice, document, location
+    file_id: Mapped[str | None] = mapped_column(String(256))
+    file_unique_id: Mapped[str | None] = mapped_column(String(128))
+    mime_type: Mapped[str | None] = mapped_column(String(64))
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[int | None] = mapped_column(Integer)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseCounter(Base):
+    """Per-year sequence for case numbers; incremented atomically."""
+
+    __tablename__ = "case_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("year", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind))
+    state: Mapped[CaseState] = mapped_column(_enum(CaseState), default=CaseState.received)
+    unit: Mapped[str] = mapped_column(String(64))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    summary: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    category: Mapped[str | None] = mapped_column(String(64))
+    intent_confidence: Mapped[float | None] = mapped_column(Float)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handoff_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_feedback_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opinion_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+
+
+class CaseEvent(Base):
+    """The audit trail: who did what to a case, when and why."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    case: Mapped[Case] = relationship(back_populates="events")
