@@ -26,6 +26,7 @@ from storage.models import CaseKind
 
 FORM = "complaint_form"
 FORM_SLOTS = ("complaint_description", "complaint_place", "complaint_time", "complaint_evidence")
+MAX_FIELD = 2000
 LEAVING_INTENTS = {"cancel", "human_handoff", "check_status"}
 CONFIRM_BUTTONS = [
     {"title": "确认提交", "payload": "/affirm"},
@@ -81,10 +82,11 @@ class ValidateComplaintForm(FormValidationAction):
         coordinates = fields.entity_values(entities, "coordinates")
         if coordinates:
             return {"complaint_place": f"位置 {coordinates[0]}"}
-        place = fields.place_from_entities(entities)
-        if place is None and _requested(tracker, "complaint_place"):
+        if _requested(tracker, "complaint_place"):  # the answer in the driver's own words
             body = fields.clean(tracker.latest_message.get("text"))
             place = body if body and not body.startswith("/") else None
+        else:
+            place = fields.place_from_entities(entities)
         return {"complaint_place": place} if place else {}
 
     async def extract_complaint_time(
@@ -92,9 +94,10 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("complaint_time") is not None or _leaving(tracker):
             return {}
-        when = fields.time_from_entities(latest_entities(tracker))
-        if when is None and _requested(tracker, "complaint_time"):
+        if _requested(tracker, "complaint_time"):
             when = fields.answer_time(tracker.latest_message.get("text") or "")
+        else:
+            when = fields.time_from_entities(latest_entities(tracker))
         return {"complaint_time": when} if when else {}
 
     async def extract_complaint_evidence(
@@ -132,6 +135,26 @@ class ValidateComplaintForm(FormValidationAction):
             description = f"{tracker.get_slot('complaint_description')}；补充：{body}"
             return {"complaint_description": description, "complaint_confirmed": None}
         return {"complaint_confirmed": None}
+
+    def validate_complaint_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"complaint_description": str(value)[:MAX_FIELD]}
+
+    def validate_complaint_place(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"complaint_place": str(value)[:200]}
+
+    def validate_complaint_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"complaint_time": str(value)[:100]}
+
+    def validate_complaint_evidence(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"complaint_evidence": str(value)[:500]}
 
     def validate_complaint_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

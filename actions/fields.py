@@ -22,7 +22,8 @@ def entity_values(entities: Iterable[Mapping[str, Any]], *names: str) -> list[st
         value = str(entity.get("value", "")).strip()
         if entity.get("entity") in names and value and value not in seen:
             seen.append(value)
-    return seen
+    # overlapping patterns find "昨天下午" inside "昨天下午3点": keep only the longest
+    return [v for v in seen if not any(v != other and v in other for other in seen)]
 
 
 def clean(text: str | None) -> str:

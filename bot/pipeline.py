@@ -154,6 +154,9 @@ class Pipeline:
             replies.extend((r.text, {"buttons": r.buttons} if r.buttons else None) for r in turns[-1].replies)
         if not turns:
             return replies, None
+        if not any(turn.replies for turn in turns):
+            logger.error("Rasa answered update %s with nothing (is the action server up?)", update_id)
+            replies.append((texts.NOT_UNDERSTOOD_NOW, None))
         # the message's parse is its first turn's; the form state is the last turn's
         first = turns[0]
         return replies, RasaTurn(first.replies, first.intent, first.confidence, first.entities, turns[-1].active_loop)

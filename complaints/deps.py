@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from complaints.config import Settings, load_settings
@@ -16,6 +17,7 @@ from storage.db import make_engine, make_session_factory
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
+    engine: Engine
     sessions: sessionmaker[Session]
     calendar: WorkCalendar
     routing: RoutingTable
@@ -24,9 +26,11 @@ class Deps:
 def build_deps(settings: Settings) -> Deps:
     """Check the staff-edited data files and open the database; raises on a bad file."""
     data = settings.data_dir
+    engine = make_engine(settings.database_url)
     return Deps(
         settings=settings,
-        sessions=make_session_factory(make_engine(settings.database_url)),
+        engine=engine,
+        sessions=make_session_factory(engine),
         calendar=load_calendar(settings.timezone, data / "holidays_override.yml"),
         routing=load_routing(data / "routing.yml"),
     )

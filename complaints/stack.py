@@ -68,9 +68,8 @@ def action_server_command(settings: Settings) -> list[str]:
     ]
 
 
-def child_env(settings: Settings) -> dict[str, str]:
+def child_env(settings: Settings, tracker_db: Path) -> dict[str, str]:
     """Environment shared by both children: token, URLs, database, and no telemetry."""
-    tracker_db = tracker_db_path()
     tracker_db.parent.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,
@@ -91,6 +90,7 @@ class Stack:
     settings: Settings
     model: Path
     log_sink: TextIO = field(default_factory=lambda: sys.stdout)
+    tracker_db: Path = field(default_factory=tracker_db_path)
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     _pumps: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -98,7 +98,7 @@ class Stack:
         process = await asyncio.create_subprocess_exec(
             *command,
             cwd=PROJECT_ROOT,
-            env=child_env(self.settings),
+            env=child_env(self.settings, self.tracker_db),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -115,6 +115,17 @@ class Stack:
 
     async def start(self) -> None:
         await self._spawn("actions", action_server_command(self.settings))
+        await self._spawn("rasa", rasa_command(self.settings, self.model))
+        await self.wait_ready()
+
+    async def stop_process(self, name: str) -> None:
+        """Stop one child (used by fault tests and restarts)."""
+        process = self.processes.pop(name)
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+
+    async def start_rasa(self) -> None:
         await self._spawn("rasa", rasa_command(self.settings, self.model))
         await self.wait_ready()
 

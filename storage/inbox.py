@@ -31,11 +31,10 @@ def store_updates(session: Session, payloads: Iterable[dict[str, Any]]) -> list[
     by_id = {int(p["update_id"]): p for p in payloads if isinstance(p.get("update_id"), int)}
     if not by_id:
         return []
-    known = dict(
-        session.execute(
-            select(InboundUpdate.update_id, InboundUpdate.status).where(InboundUpdate.update_id.in_(by_id))
-        ).tuples()
+    rows = session.execute(
+        select(InboundUpdate.update_id, InboundUpdate.status).where(InboundUpdate.update_id.in_(list(by_id)))
     )
+    known = {update_id: status for update_id, status in rows}
     for update_id, payload in by_id.items():
         if update_id not in known:
             session.add(InboundUpdate(update_id=update_id, chat_id=chat_of(payload), payload=payload))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -17,15 +17,34 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from complaints.clock import utcnow
+from complaints.clock import as_utc, utcnow
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC on every database (SQLite keeps no offset) and read back aware."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use complaints.clock.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
 
 
 class CaseKind(enum.StrEnum):
@@ -66,7 +85,7 @@ class Reporter(Base):
     __tablename__ = "reporters"
     id: Mapped[int] = mapped_column(primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     identity: Mapped[ReporterIdentity] = relationship(back_populates="reporter")
 
 
@@ -93,8 +112,8 @@ class Conversation(Base):
     active_loop: Mapped[str | None] = mapped_column(String(64))
     session_turns: Mapped[int] = mapped_column(Integer, default=0)
     low_confidence_streak: Mapped[int] = mapped_column(Integer, default=0)
-    last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_inbound_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
     def rasa_sender_id(self) -> str:
@@ -111,8 +130,8 @@ class InboundUpdate(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[UpdateStatus] = mapped_column(_enum(UpdateStatus), default=UpdateStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
 
 
 class Message(Base):
@@ -130,7 +149,7 @@ class Message(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     answers_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     sent: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Attachment(Base):
@@ -147,7 +166,7 @@ class Attachment(Base):
     duration: Mapped[int | None] = mapped_column(Integer)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CaseCounter(Base):
@@ -175,10 +194,10 @@ class Case(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     intent_confidence: Mapped[float | None] = mapped_column(Float)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    handoff_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    first_feedback_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    opinion_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handoff_due: Mapped[datetime] = mapped_column()
+    first_feedback_due: Mapped[datetime] = mapped_column()
+    opinion_due: Mapped[datetime] = mapped_column()
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
 
 
@@ -188,7 +207,7 @@ class CaseEvent(Base):
     __tablename__ = "case_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     from_state: Mapped[str | None] = mapped_column(String(16))

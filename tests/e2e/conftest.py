@@ -1,0 +1,46 @@
+"""One shared stack (real model, real action server, SQLite) for all end-to-end tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_settings
+from tests.support.stack import Driver, RunningStack, free_port, running_stack
+
+_user_ids = itertools.count(700_000_001)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+async def stack(e2e_dir: Path) -> AsyncIterator[RunningStack]:
+    settings = make_settings(
+        f"sqlite:///{e2e_dir / 'complaints.db'}",
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_server_url=f"http://127.0.0.1:{free_port()}",
+        rasa_token="e2e-secret-token",
+        rasa_timeout=15.0,
+    )
+    async with running_stack(settings, e2e_dir / "tracker.db") as running:
+        yield running
+
+
+@pytest.fixture
+def new_driver(stack: RunningStack) -> Iterator[type[Driver]]:
+    def make(name: str = "司机") -> Driver:
+        return Driver(stack.api, next(_user_ids), name)
+
+    yield make  # type: ignore[misc]

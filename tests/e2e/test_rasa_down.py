@@ -1,0 +1,29 @@
+"""When Rasa is down the driver is told the message is kept, and it is answered once Rasa is back."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import texts as bot_texts
+from storage.models import InboundUpdate, UpdateStatus
+from tests.support.stack import Driver, RunningStack, texts
+
+
+async def test_messages_wait_for_rasa_and_are_answered_once_in_order(stack: RunningStack, new_driver) -> None:
+    driver: Driver = new_driver()
+    await stack.stack.stop_process("rasa")
+    try:
+        first = await stack.api.send_text(driver.user_id, "首违不罚是怎么规定的")
+        assert bot_texts.QUEUED in texts(await driver._collect())
+        second = await stack.api.send_text(driver.user_id, "罚款几天内要交")
+        with stack.deps.sessions() as session:
+            statuses = session.scalars(
+                select(InboundUpdate.status).where(InboundUpdate.update_id.in_([first, second]))
+            ).all()
+        assert statuses == [UpdateStatus.pending, UpdateStatus.pending]
+    finally:
+        await stack.stack.start_rasa()
+    answers = await driver._collect(timeout=30.0, quiet=2.0)
+    joined = texts(answers)
+    assert joined.index("第三十三条") < joined.index("十五日内")
+    assert joined.count("第三十三条") == 1

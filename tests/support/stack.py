@@ -1,0 +1,135 @@
+"""The real stack for end-to-end tests and benchmarks: Rasa + action server + bot + local Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.local_api import LocalBotApi
+from complaints.config import Settings
+from complaints.deps import Deps, build_deps
+from complaints.model import train
+from complaints.stack import Stack
+from storage.migrate import upgrade
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningStack:
+    settings: Settings
+    deps: Deps
+    api: LocalBotApi
+    stack: Stack
+    log: io.StringIO
+    application: Application | None = None
+
+    async def start_bot(self) -> None:
+        self.application = build_application(self.deps)
+        await self.application.initialize()
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
+
+    async def stop_bot(self) -> None:
+        if self.application is None:
+            return
+        assert self.application.updater is not None
+        await self.application.updater.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+        self.application = None
+
+
+@asynccontextmanager
+async def running_stack(settings: Settings, tracker_db: Path) -> AsyncIterator[RunningStack]:
+    """Start everything on free loopback ports; stop everything afterwards."""
+    upgrade(settings.database_url)
+    model = await asyncio.to_thread(train)
+    log = io.StringIO()
+    async with LocalBotApi() as api:
+        settings = dataclasses.replace(settings, telegram_api_url=api.base_url)
+        stack = Stack(settings, model, log, tracker_db)
+        try:
+            await stack.start()
+        except Exception:
+            print(log.getvalue()[-5000:])
+            await stack.stop()
+            raise
+        running = RunningStack(settings, build_deps(settings), api, stack, log)
+        try:
+            await running.start_bot()
+            yield running
+        finally:
+            await running.stop_bot()
+            await stack.stop()
+
+
+class Driver:
+    """A simulated driver talking to the bot through the local Bot API."""
+
+    def __init__(self, api: LocalBotApi, user_id: int, name: str = "司机") -> None:
+        self.api = api
+        self.user_id = user_id
+        self.name = name
+        self.seen = 0
+
+    async def _collect(self, timeout: float = 20.0, quiet: float = 0.5) -> list[dict[str, Any]]:
+        await self.api.wait_sent(self.user_id, 1, after=self.seen, timeout=timeout)
+        while True:
+            count = len(self.api.sent(self.user_id))
+            await asyncio.sleep(quiet)
+            if len(self.api.sent(self.user_id)) == count:
+                break
+        new = self.api.sent(self.user_id)[self.seen :]
+        self.seen += len(new)
+        return new
+
+    async def say(self, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+        await self.api.send_text(self.user_id, text, first_name=self.name, **kwargs)
+        return await self._collect()
+
+    async def press(self, message: dict[str, Any], title: str) -> list[dict[str, Any]]:
+        data = next(
+            b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row if b["text"] == title
+        )
+        await self.api.press_button(self.user_id, message, data)
+        return await self._collect()
+
+    async def photo(self, caption: str | None = None) -> list[dict[str, Any]]:
+        await self.api.send_photo(self.user_id, caption=caption)
+        return await self._collect()
+
+    async def voice(self) -> list[dict[str, Any]]:
+        await self.api.send_voice(self.user_id)
+        return await self._collect()
+
+    async def location(self, latitude: float, longitude: float) -> list[dict[str, Any]]:
+        await self.api.send_location(self.user_id, latitude, longitude)
+        return await self._collect()
+
+    async def expect_silence(self, seconds: float = 1.5) -> None:
+        await asyncio.sleep(seconds)
+        assert len(self.api.sent(self.user_id)) == self.seen, self.api.sent(self.user_id)[self.seen :]
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    return "\n".join(str(m.get("text") or "") for m in messages)
+
+
+def last_with_buttons(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(m for m in reversed(messages) if (m.get("reply_markup") or {}).get("inline_keyboard"))

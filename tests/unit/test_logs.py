@@ -1,0 +1,21 @@
+"""Personal data never reaches the logs in clear text."""
+
+import logging
+
+import pytest
+
+from complaints.logs import MaskingFormatter, mask
+
+
+@pytest.mark.parametrize(
+    ("raw", "hidden"),
+    [("车牌鲁K12345被扣", "12345"), ("电话13812345678", "13812345678"), ("chat 123456789 sent", "123456789")],
+)
+def test_mask_hides_plates_phones_and_ids(raw: str, hidden: str) -> None:
+    assert hidden not in mask(raw)
+
+
+def test_formatter_masks_arguments() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "driver %s phone %s", ("鲁B7G123挂", "13912345678"), None)
+    line = MaskingFormatter("%(message)s").format(record)
+    assert "7G123" not in line and "12345678" not in line
