@@ -36,7 +36,7 @@ def tracker_db_path() -> Path:
     return Path(os.environ.get("RASA_TRACKER_DB") or PROJECT_ROOT / "var" / "rasa_tracker.db")
 
 
-def rasa_command(settings: Settings, model: Path) -> list[str]:
+def rasa_command(settings: Settings, model: Path, credentials: Path = PROJECT_ROOT / "credentials.yml") -> list[str]:
     return [
         str(RASA_BIN),
         "run",
@@ -52,7 +52,7 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
         "--endpoints",
         "endpoints.yml",
         "--credentials",
-        "credentials.yml",
+        str(credentials),
     ]
 
 
@@ -91,6 +91,7 @@ class Stack:
     model: Path
     log_sink: TextIO = field(default_factory=lambda: sys.stdout)
     tracker_db: Path = field(default_factory=tracker_db_path)
+    credentials: Path = PROJECT_ROOT / "credentials.yml"
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     _pumps: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -115,7 +116,7 @@ class Stack:
 
     async def start(self) -> None:
         await self._spawn("actions", action_server_command(self.settings))
-        await self._spawn("rasa", rasa_command(self.settings, self.model))
+        await self._spawn("rasa", rasa_command(self.settings, self.model, self.credentials))
         await self.wait_ready()
 
     async def stop_process(self, name: str) -> None:
@@ -126,7 +127,7 @@ class Stack:
             await process.wait()
 
     async def start_rasa(self) -> None:
-        await self._spawn("rasa", rasa_command(self.settings, self.model))
+        await self._spawn("rasa", rasa_command(self.settings, self.model, self.credentials))
         await self.wait_ready()
 
     async def wait_ready(self, timeout: float = RASA_LOAD_TIMEOUT) -> None:
