@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import asyncio
 import logging
 import sys
@@ -45,10 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     from complaints.runner import run_all
 
     terminal = args.command == "chat" or not settings.telegram_bot_token
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_all(settings, terminal=terminal))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -79,6 +79,7 @@ def child_env(settings: Settings, tracker_db: Path) -> dict[str, str]:
         "DATABASE_URL": settings.database_url,
         "RASA_TRACKER_DB": str(tracker_db),
         "SANIC_HOST": "127.0.0.1",
+        "SANIC_WORKER_ACK_TIMEOUT": "180",
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -14,9 +14,15 @@ from tests.support.stack import Driver, RunningStack, texts
 async def test_empty_text(stack: RunningStack, new_driver) -> None:
     driver: Driver = new_driver()
     await stack.api.inject_raw(
-        {"message": {"message_id": 1, "date": 1764200000, "text": "",
-                     "chat": {"id": driver.user_id, "type": "private"},
-                     "from": {"id": driver.user_id, "is_bot": False, "first_name": "x"}}}
+        {
+            "message": {
+                "message_id": 1,
+                "date": 1764200000,
+                "text": "",
+                "chat": {"id": driver.user_id, "type": "private"},
+                "from": {"id": driver.user_id, "is_bot": False, "first_name": "x"},
+            }
+        }
     )
     assert "没有收到文字" in texts(await driver._collect())
 
@@ -63,9 +69,13 @@ async def test_the_same_update_twice_is_answered_once(stack: RunningStack, new_d
     driver: Driver = new_driver()
     update = {
         "update_id": 990_000_001,
-        "message": {"message_id": 5, "date": 1764200000, "text": "你好",
-                    "chat": {"id": driver.user_id, "type": "private"},
-                    "from": {"id": driver.user_id, "is_bot": False, "first_name": "x"}},
+        "message": {
+            "message_id": 5,
+            "date": 1764200000,
+            "text": "你好",
+            "chat": {"id": driver.user_id, "type": "private"},
+            "from": {"id": driver.user_id, "is_bot": False, "first_name": "x"},
+        },
     }
     await stack.api.inject_raw(update)
     await driver._collect()

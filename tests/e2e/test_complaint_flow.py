@@ -52,7 +52,7 @@ async def test_the_form_asks_only_what_is_missing_and_can_be_cancelled(new_drive
     assert "发生了什么" in texts(await driver.say("我要投诉"))
     assert "在哪里" in texts(await driver.say("收费站多收了我50块钱过路费"))
     assert "取消" in texts(await driver.say("取消"))
-    assert "没有提交" not in texts(await driver.say("/status"))
+    assert "还没有提交过" in texts(await driver.say("/status"))  # nothing was filed
 
 
 async def test_status_without_number_lists_only_my_cases(new_driver) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from bot import texts as bot_texts
@@ -16,11 +18,17 @@ async def test_messages_wait_for_rasa_and_are_answered_once_in_order(stack: Runn
         first = await stack.api.send_text(driver.user_id, "首违不罚是怎么规定的")
         assert bot_texts.QUEUED in texts(await driver._collect())
         second = await stack.api.send_text(driver.user_id, "罚款几天内要交")
-        with stack.deps.sessions() as session:
-            statuses = session.scalars(
-                select(InboundUpdate.status).where(InboundUpdate.update_id.in_([first, second]))
-            ).all()
+        statuses: list[UpdateStatus] = []
+        for _ in range(50):  # the bot stores it on its next getUpdates
+            with stack.deps.sessions() as session:
+                statuses = list(
+                    session.scalars(select(InboundUpdate.status).where(InboundUpdate.update_id.in_([first, second])))
+                )
+            if len(statuses) == 2:
+                break
+            await asyncio.sleep(0.1)
         assert statuses == [UpdateStatus.pending, UpdateStatus.pending]
+        await driver.expect_silence(1.0)  # told once, not once per message
     finally:
         await stack.stack.start_rasa()
     answers = await driver._collect(timeout=30.0, quiet=2.0)

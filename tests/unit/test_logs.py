@@ -16,6 +16,8 @@ def test_mask_hides_plates_phones_and_ids(raw: str, hidden: str) -> None:
 
 
 def test_formatter_masks_arguments() -> None:
-    record = logging.LogRecord("x", logging.INFO, __file__, 1, "driver %s phone %s", ("鲁B7G123挂", "13912345678"), None)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "driver %s phone %s", ("鲁B7G123挂", "13912345678"), None
+    )
     line = MaskingFormatter("%(message)s").format(record)
     assert "7G123" not in line and "12345678" not in line
