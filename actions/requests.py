@@ -18,6 +18,8 @@ from complaints.legal_faq import LegalFaq, load_faq
 from storage.cases import NewCase, create_case
 from storage.models import CaseKind
 
+VAGUE_CONFIDENCE = 0.8
+SERVICE_BUTTONS = [{"title": "转人工", "payload": "/human_handoff"}]
 HANDOFF_BUTTONS = [
     {"title": "转人工咨询", "payload": "/human_handoff"},
     {"title": "不用了", "payload": "/thanks"},
@@ -41,10 +43,15 @@ class ActionServiceRequest(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         text = _question_text(tracker).strip()
-        if len(text) < 2:
-            dispatcher.utter_message(text="请说一下您需要什么帮助，例如“需要热水”“车坏在G309上了”。")
-            return []
         route = deps().routing.route("service_request", text)
+        confidence = latest_confidence(tracker) or 0.0
+        if len(text) < 2 or (route.category == "其他" and confidence < VAGUE_CONFIDENCE):
+            # too vague to open a case on: ask what is needed rather than guess
+            dispatcher.utter_message(
+                text="请说一下您需要什么帮助，例如“需要热水”“车坏在G309上了”“想约个法律咨询”。",
+                buttons=SERVICE_BUTTONS,
+            )
+            return [SlotSet("unclear_text", None)]
         entities = latest_entities(tracker)
         values = {
             "request": text,

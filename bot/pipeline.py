@@ -92,6 +92,7 @@ class Pipeline:
         if stored is None:
             return True
         state, message_id, needs_replies = stored
+        await self._settle_button(inbound)
         if needs_replies:
             try:
                 replies, turn = await self._replies(inbound, state, update_id)
@@ -101,9 +102,7 @@ class Pipeline:
                 return False
             self._store_replies(state, message_id, replies, turn)
         self._told_queued.discard(state.id)
-        await self._send_outbox(state, message_id)
-        await self._settle_button(inbound)
-        self._finish(update_id)
+        await self._send_outbox(state, message_id, update_id)
         return True
 
     def _store(self, update_id: int, inbound: Inbound) -> tuple[ConversationState, int, bool] | None:
@@ -177,15 +176,20 @@ class Pipeline:
                 fallback = turn.intent == "nlu_fallback"
                 conversation.low_confidence_streak = conversation.low_confidence_streak + 1 if fallback else 0
 
-    async def _send_outbox(self, state: ConversationState, message_id: int) -> None:
+    async def _send_outbox(self, state: ConversationState, message_id: int, update_id: int) -> None:
+        """Send what is not sent yet, marking each as sent; the last mark also closes the update."""
         with self._deps.sessions.begin() as session:
             message = session.get(Message, message_id)
             assert message is not None
             pending = [(row.id, row.text or "", row.reply_markup) for row in convs.unsent_replies(session, message)]
-        for row_id, text, markup in pending:
+        if not pending:
+            self._finish(update_id)
+        for index, (row_id, text, markup) in enumerate(pending):
             telegram_id = await send_text(self._bot, state.chat_id, text, markup)
             with self._deps.sessions.begin() as session:
                 convs.mark_sent(session, row_id, telegram_id)
+                if index == len(pending) - 1:
+                    finish_update(session, update_id, UpdateStatus.done)
 
     async def _tell_queued(self, state: ConversationState) -> None:
         if state.id in self._told_queued:

@@ -84,3 +84,18 @@ async def test_asking_for_a_person_hands_the_conversation_to_staff(stack: Runnin
     assert "工作人员" in texts(await driver.say("你好，我在等人"))
     await driver.api.send_text(driver.user_id, "还在吗")
     await driver.expect_silence()
+
+
+async def test_an_unclear_message_gets_a_question_with_buttons_not_a_guess(stack: RunningStack, new_driver) -> None:
+    driver: Driver = new_driver()
+    replies = await driver.say("这个怎么弄")
+    assert "没完全明白" in texts(replies)
+    assert "发生了什么" in texts(await driver.press(last_with_buttons(replies), "我要投诉"))
+    with stack.deps.sessions() as session:
+        assert "nlu_fallback" in set(session.scalars(select(Message.intent).where(Message.text == "这个怎么弄")))
+
+
+async def test_a_vague_service_request_is_asked_about_before_a_case_is_opened(stack: RunningStack, new_driver) -> None:
+    driver: Driver = new_driver()
+    reply = texts(await driver.say("G309"))
+    assert not CASE_NUMBER.search(reply), reply
