@@ -82,8 +82,9 @@ class ValidateComplaintForm(FormValidationAction):
         coordinates = fields.entity_values(entities, "coordinates")
         if coordinates:
             return {"complaint_place": f"位置 {coordinates[0]}"}
-        if _requested(tracker, "complaint_place"):  # the answer in the driver's own words
-            body = fields.clean(tracker.latest_message.get("text"))
+        text = tracker.latest_message.get("text") or ""
+        if _requested(tracker, "complaint_place") and not fields.is_only(text, entities, "time"):
+            body = fields.clean(text)  # the answer in the driver's own words
             place = body if body and not body.startswith("/") else None
         else:
             place = fields.place_from_entities(entities)
@@ -94,10 +95,12 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> dict[str, Any]:
         if tracker.get_slot("complaint_time") is not None or _leaving(tracker):
             return {}
-        if _requested(tracker, "complaint_time"):
-            when = fields.answer_time(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        entities = latest_entities(tracker)
+        if _requested(tracker, "complaint_time") and not fields.is_only(text, entities, "station", "location"):
+            when = fields.answer_time(text)
         else:
-            when = fields.time_from_entities(latest_entities(tracker))
+            when = fields.time_from_entities(entities)
         return {"complaint_time": when} if when else {}
 
     async def extract_complaint_evidence(

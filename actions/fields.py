@@ -80,3 +80,10 @@ def is_confirm(text: str) -> bool:
 
 def format_coordinates(latitude: float, longitude: float) -> str:
     return f"位置 {latitude:.5f}, {longitude:.5f}"
+
+
+def is_only(text: str, entities: Iterable[Mapping[str, Any]], *names: str) -> bool:
+    """The message is (almost) nothing but entities of these types, e.g. just a time."""
+    body = clean(text)
+    covered = sum(len(v) for v in entity_values(entities, *names))
+    return bool(body) and covered >= 0.8 * len(body)

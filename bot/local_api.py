@@ -303,7 +303,13 @@ def default_ogg() -> bytes:
 class LocalBotApi:
     """Telegram Bot API double on aiohttp; see the module docstring."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, bot_username: str = "transport_complaints_bot") -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        bot_username: str = "transport_complaints_bot",
+        first_update_id: int | None = None,
+    ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"LocalBotApi only listens on loopback addresses, not {host!r}")
         self._host, self._port = host, port
@@ -318,7 +324,8 @@ class LocalBotApi:
         self._latency = 0.0
         self._faults: dict[str, list[_Fault]] = {}
         self._queue: list[_Queued] = []
-        self._next_update_id = 1001
+        # like Telegram's, update ids keep growing across restarts (a database may outlive this server)
+        self._next_update_id = first_update_id if first_update_id is not None else int(time.time() * 1000)
         self._poll_generation = 0
         self.confirmed_update_id = 0
         self._updates_signal, self._sent_signal = _Signal(), _Signal()

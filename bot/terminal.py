@@ -33,9 +33,21 @@ def button_titles(message: dict[str, Any]) -> list[str]:
     return [str(b.get("text")) for b in buttons(message)]
 
 
-async def _read_line() -> str | None:
-    line = await asyncio.to_thread(sys.stdin.readline)
-    return None if line == "" else line.rstrip("\n")
+def stdin_lines() -> asyncio.Queue[str | None]:
+    """Lines typed on standard input, fed by the event loop (no thread: Ctrl-C stops at once)."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def on_readable() -> None:
+        line = sys.stdin.readline()
+        if line == "":
+            loop.remove_reader(sys.stdin.fileno())
+            lines.put_nowait(None)
+        else:
+            lines.put_nowait(line.rstrip("\n"))
+
+    loop.add_reader(sys.stdin.fileno(), on_readable)
+    return lines
 
 
 async def chat_loop(api: LocalBotApi, user_id: int = TERMINAL_USER_ID) -> None:
@@ -43,11 +55,12 @@ async def chat_loop(api: LocalBotApi, user_id: int = TERMINAL_USER_ID) -> None:
     print("本地终端对话（Ctrl-D 或 Ctrl-C 退出）。输入数字可点击按钮，/photo 模拟发送照片，/where 模拟发送位置。")
     await api.send_text(user_id, "/start")
     shown = await _show_replies(api, user_id, 0)
+    lines = stdin_lines()
     last_with_buttons: dict[str, Any] | None = None
     while True:
         sys.stdout.write(PROMPT)
         sys.stdout.flush()
-        line = await _read_line()
+        line = await lines.get()
         if line is None:
             return
         line = line.strip()

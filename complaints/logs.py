@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from pathlib import Path
 
 PLATE = re.compile(
     r"([京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Za-z])[·.\s-]?[A-Za-z0-9]{4,6}"
@@ -32,3 +33,14 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def quiet_console(log_file: Path) -> None:
+    """During the terminal chat: only warnings on screen, everything in `log_file`."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        handler.setLevel(logging.WARNING)
+    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file.setFormatter(MaskingFormatter("[bot    ] %(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from complaints.config import PROJECT_ROOT, Settings
 from complaints.deps import build_deps
+from complaints.logs import quiet_console
 from complaints.model import train
 from complaints.stack import Stack
 from storage.migrate import upgrade
@@ -40,6 +41,7 @@ async def _run_terminal(settings: Settings, stop: asyncio.Event) -> None:
     from bot.local_api import LocalBotApi
     from bot.terminal import chat_loop
 
+    quiet_console(TERMINAL_LOG)
     async with LocalBotApi() as api:
         local = dataclasses.replace(settings, telegram_bot_token=TERMINAL_TOKEN, telegram_api_url=api.base_url)
         bot_task = asyncio.create_task(_run_bot(local, stop))

@@ -68,7 +68,6 @@ async def test_voice_note_is_saved_and_acknowledged(stack: RunningStack, new_dri
 async def test_the_same_update_twice_is_answered_once(stack: RunningStack, new_driver) -> None:
     driver: Driver = new_driver()
     update = {
-        "update_id": 990_000_001,
         "message": {
             "message_id": 5,
             "date": 1764200000,
@@ -77,12 +76,12 @@ async def test_the_same_update_twice_is_answered_once(stack: RunningStack, new_d
             "from": {"id": driver.user_id, "is_bot": False, "first_name": "x"},
         },
     }
-    await stack.api.inject_raw(update)
+    update_id = await stack.api.inject_raw(update)
     await driver._collect()
-    await stack.api.inject_raw(update)
+    await stack.api.inject_raw({**update, "update_id": update_id})  # Telegram delivers it again
     await driver.expect_silence()
     with stack.deps.sessions() as session:
-        rows = session.scalars(select(InboundUpdate).where(InboundUpdate.update_id == 990_000_001)).all()
+        rows = session.scalars(select(InboundUpdate).where(InboundUpdate.update_id == update_id)).all()
     assert [row.status for row in rows] == [UpdateStatus.done]
 
 
