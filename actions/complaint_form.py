@@ -133,10 +133,11 @@ class ValidateComplaintForm(FormValidationAction):
         if intent == "deny" or text.strip() == "/deny":
             return {"complaint_confirmed": False}
         body = fields.clean(text)
-        if body and not body.startswith("/") and intent not in {"attach_photo", "attach_voice"}:
+        description = tracker.get_slot("complaint_description") or ""
+        addable = body and not body.startswith("/") and not fields.is_skip(body) and body not in description
+        if addable and intent not in {"attach_photo", "attach_voice"}:
             # a correction or more detail: add it to the description and show the summary again
-            description = f"{tracker.get_slot('complaint_description')}；补充：{body}"
-            return {"complaint_description": description, "complaint_confirmed": None}
+            return {"complaint_description": f"{description}；补充：{body}", "complaint_confirmed": None}
         return {"complaint_confirmed": None}
 
     def validate_complaint_description(
