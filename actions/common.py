@@ -9,9 +9,12 @@ from typing import Any
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
+from complaints.clock import utcnow
 from complaints.deps import Deps, process_deps
+from complaints.routing import Route
+from storage.cases import NewCase, create_case
 from storage.conversations import conversation_by_id
-from storage.models import Conversation
+from storage.models import Case, CaseKind, Conversation
 
 SENDER_PREFIX = "conv-"
 
@@ -72,3 +75,26 @@ def form_user_events(tracker: Tracker, form: str) -> list[dict[str, Any]]:
             start = index
             break
     return [e for e in events[start:] if e.get("event") == "user"]
+
+
+def open_case(
+    session: Session,
+    conversation: Conversation,
+    tracker: Tracker,
+    kind: CaseKind,
+    route: Route,
+    summary: str,
+    values: dict[str, Any],
+) -> Case:
+    """Create the asker's case with its unit, number and deadlines."""
+    new = NewCase(
+        kind=kind,
+        unit=route.unit,
+        category=route.category,
+        reporter_id=conversation.reporter_id,
+        conversation_id=conversation.id,
+        summary=summary,
+        fields=values,
+        intent_confidence=latest_confidence(tracker),
+    )
+    return create_case(session, new, deps().calendar, utcnow())

@@ -14,13 +14,11 @@ from actions.common import (
     conversation_session,
     deps,
     form_user_events,
-    latest_confidence,
     latest_entities,
     latest_intent,
+    open_case,
 )
 from actions.messages import complaint_summary, receipt
-from complaints.clock import utcnow
-from storage.cases import NewCase, create_case
 from storage.conversations import unlinked_attachments
 from storage.models import CaseKind
 
@@ -211,21 +209,7 @@ class ActionSubmitComplaint(Action):
             "plates": _plates(tracker),
         }
         with conversation_session(tracker) as (session, conversation):
-            case = create_case(
-                session,
-                NewCase(
-                    kind=CaseKind.complaint,
-                    unit=route.unit,
-                    category=route.category,
-                    reporter_id=conversation.reporter_id,
-                    conversation_id=conversation.id,
-                    summary=description,
-                    fields=values,
-                    intent_confidence=latest_confidence(tracker),
-                ),
-                deps().calendar,
-                utcnow(),
-            )
+            case = open_case(session, conversation, tracker, CaseKind.complaint, route, description, values)
             attachments = unlinked_attachments(session, conversation.id)
             for attachment in attachments:
                 attachment.case_id = case.id

@@ -10,12 +10,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import conversation_session, deps, latest_confidence, latest_entities
+from actions.common import conversation_session, deps, latest_confidence, latest_entities, open_case
 from actions.fields import entity_values
 from actions.messages import local_datetime
-from complaints.clock import utcnow
 from complaints.legal_faq import LegalFaq, load_faq
-from storage.cases import NewCase, create_case
 from storage.models import CaseKind
 
 VAGUE_CONFIDENCE = 0.8
@@ -59,21 +57,7 @@ class ActionServiceRequest(Action):
             "plates": entity_values(entities, "plate_number"),
         }
         with conversation_session(tracker) as (session, conversation):
-            case = create_case(
-                session,
-                NewCase(
-                    kind=CaseKind.service_request,
-                    unit=route.unit,
-                    category=route.category,
-                    reporter_id=conversation.reporter_id,
-                    conversation_id=conversation.id,
-                    summary=text,
-                    fields=values,
-                    intent_confidence=latest_confidence(tracker),
-                ),
-                deps().calendar,
-                utcnow(),
-            )
+            case = open_case(session, conversation, tracker, CaseKind.service_request, route, text, values)
             tz = deps().settings.timezone
             dispatcher.utter_message(
                 text="\n".join(
