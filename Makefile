@@ -8,7 +8,7 @@ RASA := rasa-env/.venv/bin/rasa
 export UV_PYTHON_DOWNLOADS := never
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run chat test test-fast train migrate lint nlu-report bench clean env
+.PHONY: run chat test test-fast train migrate lint nlu-report nlu-cv bench clean env
 
 run: env  ## start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
 	$(APP)/complaints run
@@ -33,6 +33,10 @@ test-fast: env  ## unit and integration tests only (no Rasa)
 
 nlu-report: env  ## cross-validation and held-out evaluation of candidate NLU pipelines
 	rasa-env/.venv/bin/python benchmarks/nlu_cv.py
+
+nlu-cv: env  ## stratified 5-fold cross-validation of the pipeline in config.yml (run by CI)
+	rasa-env/.venv/bin/python benchmarks/nlu_cv.py --configs config.yml --folds 5 --out var/reports/nlu_cv.md
+	@cat var/reports/nlu_cv.md | sed -n '/## Summary/,/## Fallback/p'
 
 bench: env  ## reply latency through the whole pipeline against Rasa alone
 	$(APP)/python benchmarks/latency.py
