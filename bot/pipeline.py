@@ -100,6 +100,9 @@ class Pipeline:
                 logger.warning("Rasa unavailable (%s); update %s queued", exc, update_id)
                 await self._tell_queued(state)
                 return False
+            except Exception:  # a message that breaks something must not be retried forever
+                logger.exception("Update %s could not be processed; the driver is told", update_id)
+                replies, turn = [(texts.NOT_UNDERSTOOD_NOW, None)], None
             self._store_replies(state, message_id, replies, turn)
         self._told_queued.discard(state.id)
         await self._send_outbox(state, message_id, update_id)
