@@ -128,7 +128,7 @@ class ValidateComplaintForm(FormValidationAction):
         intent = latest_intent(tracker)
         if intent == "affirm" or fields.is_confirm(text):
             return {"complaint_confirmed": True}
-        if intent == "deny" or text.strip() == "/deny":
+        if intent == "deny" or text.strip() == "/deny" or fields.is_deny(text):
             return {"complaint_confirmed": False}
         body = fields.clean(text)
         description = tracker.get_slot("complaint_description") or ""

@@ -26,7 +26,7 @@ def test_place_and_time_come_from_entities() -> None:
     assert fields.time_from_entities(entities) == "昨天下午"
 
 
-@pytest.mark.parametrize("text", ["跳过", "没有", "无", "Skip", "不用了！"])
+@pytest.mark.parametrize("text", ["跳过", "没有", "无", "Skip", "不用了！", "没有没有"])
 def test_skip_words(text: str) -> None:
     assert fields.is_skip(text)
 
@@ -55,3 +55,18 @@ def test_not_a_case_number() -> None:
 def test_overlapping_matches_keep_the_longest() -> None:
     entities = [{"entity": "time", "value": "昨天下午"}, {"entity": "time", "value": "昨天下午3点"}]
     assert fields.time_from_entities(entities) == "昨天下午3点"
+
+
+@pytest.mark.parametrize("text", ["确认", "是的是的", "ok ok", "好的，提交吧", "对", "嗯嗯"])
+def test_confirmations(text: str) -> None:
+    assert fields.is_confirm(text) and not fields.is_deny(text)
+
+
+@pytest.mark.parametrize("text", ["不对", "错了错了", "不要提交", "不，不是"])
+def test_denials(text: str) -> None:
+    assert fields.is_deny(text) and not fields.is_confirm(text)
+
+
+def test_a_correction_is_neither() -> None:
+    text = "地点不对，是在文登收费站"
+    assert not fields.is_confirm(text) and not fields.is_deny(text)

@@ -1,0 +1,636 @@
+"""Cross-validate candidate Rasa NLU pipelines and measure held-out quality.
+
+Usage (from the project root, with the Rasa environment's interpreter):
+
+    rasa-env/.venv/bin/python benchmarks/nlu_cv.py \
+        [--folds 5] [--configs benchmarks/nlu_configs/*.yml] \
+        [--out benchmarks/results/nlu_cv.md]
+
+For every candidate config the script
+
+1. runs stratified k-fold cross-validation on the training data (nlu/*.yml).
+   The folds are built once with a fixed seed, so every candidate is scored
+   on exactly the same splits (a paired comparison). Each fold is trained
+   with Rasa's own ``rasa.model_training.train_nlu`` and scored by parsing
+   the fold's test messages with ``Agent.parse_message``;
+2. trains once on all training data and evaluates on the concatenated
+   held-out files tests/nlu/holdout_*.yml (never used for training), including
+   a confidence-threshold sweep used to pick the FallbackClassifier settings.
+
+FallbackClassifier is removed from the evaluated pipelines so that the raw
+confidences of the intent classifier are measured; the threshold sweep then
+simulates the fallback. Rasa's training cache is disabled so that the timings
+are honest (no reuse of featurizer outputs between folds or candidates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import glob
+import hashlib
+import logging
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORE_INTENTS: tuple[str, ...] = ("complaint", "legal_question", "service_request")
+CONFIDENCE_THRESHOLDS: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6)
+AMBIGUITY_THRESHOLDS: tuple[float, ...] = (0.0, 0.05, 0.1)
+FALLBACK_COMPONENT = "FallbackClassifier"
+
+
+@dataclass
+class Prediction:
+    """One parsed message: gold label, predicted label and confidences."""
+
+    text: str
+    gold: str
+    predicted: str
+    confidence: float
+    runner_up_confidence: float
+
+
+@dataclass
+class Scores:
+    """Classification scores for one set of predictions."""
+
+    core_macro_f1: float
+    all_macro_f1: float
+    accuracy: float
+
+
+@dataclass
+class ThresholdRow:
+    """Effect of a simulated FallbackClassifier on held-out predictions."""
+
+    threshold: float
+    ambiguity: float
+    share_fallback: float
+    accuracy_answered: float
+    wrong_answered: int
+    answered: int
+
+
+@dataclass
+class CandidateResult:
+    """Everything measured for one candidate config."""
+
+    name: str
+    config_path: str
+    fold_scores: list[Scores] = field(default_factory=list)
+    fold_train_seconds: list[float] = field(default_factory=list)
+    holdout: Scores | None = None
+    full_train_seconds: float = 0.0
+    holdout_per_intent_f1: dict[str, float] = field(default_factory=dict)
+    thresholds: list[ThresholdRow] = field(default_factory=list)
+    holdout_errors: list[Prediction] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class RunInfo:
+    """Facts about one benchmark run, printed in the report header."""
+
+    started: dt.datetime
+    n_folds: int
+    n_train: int
+    n_holdout: int
+    thresholds: Sequence[float]
+    data_fingerprint: str
+    leaked: dict[str, int]
+    load_start: str
+
+
+# --------------------------------------------------------------------------
+# Environment and data
+# --------------------------------------------------------------------------
+
+
+def configure_environment() -> None:
+    """Quiet the logs and disable Rasa's on-disk training cache and telemetry."""
+    # A cache size of 0 makes Rasa use an in-memory cache only: nothing is
+    # written to .rasa/ and no fold can reuse another fold's featurization.
+    os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("rasa", "tensorflow", "absl", "jieba", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # Rasa 3.6 logs every parsed message through structlog at debug level
+    # unless structlog is configured explicitly.
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+
+
+def fingerprint(folder: Path) -> str:
+    """Short hash of the training files, to tell which data a report used."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.yml")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def normalise(text: str) -> str:
+    """Lower-case and drop whitespace, for duplicate detection."""
+    return "".join(text.split()).lower()
+
+
+def holdout_leaks(train_examples: Sequence[Any], holdout_examples: Sequence[Any]) -> dict[str, int]:
+    """Count held-out messages (per gold intent) that also occur in the training data."""
+    seen = {normalise(e.get("text")) for e in train_examples}
+    leaks: dict[str, int] = {}
+    for example in holdout_examples:
+        if normalise(example.get("text")) in seen:
+            intent = example.get_full_intent()
+            leaks[intent] = leaks.get(intent, 0) + 1
+    return leaks
+
+
+def load_nlu(paths: Sequence[Path]) -> Any:
+    """Load and merge Rasa NLU training data from the given files/folders."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    merged = None
+    for path in paths:
+        data = load_data(str(path))
+        merged = data if merged is None else merged.merge(data)
+    if merged is None:
+        raise ValueError("no NLU data found")
+    return merged
+
+
+def make_folds(data: Any, n_folds: int, seed: int) -> list[tuple[Any, list[Any]]]:
+    """Split intent examples into stratified folds (train data, test examples).
+
+    Regexes and lookup tables are kept in every training split, exactly as
+    Rasa's own ``rasa.nlu.test.generate_folds`` does, but with a fixed seed.
+    """
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+    from sklearn.model_selection import StratifiedKFold
+
+    examples = data.intent_examples
+    labels = [example.get_full_intent() for example in examples]
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    folds = []
+    for train_idx, test_idx in splitter.split(examples, labels):
+        train = TrainingData(
+            training_examples=[examples[i] for i in train_idx],
+            entity_synonyms=data.entity_synonyms,
+            regex_features=data.regex_features,
+            lookup_tables=data.lookup_tables,
+        )
+        folds.append((train, [examples[i] for i in test_idx]))
+    return folds
+
+
+def write_nlu_yaml(data: Any, path: Path) -> Path:
+    """Persist training data as Rasa YAML so train_nlu can read it."""
+    path.write_text(data.nlu_as_yaml(), encoding="utf-8")
+    return path
+
+
+def write_eval_config(config_path: Path, target: Path) -> Path:
+    """Copy a config without FallbackClassifier (raw confidences are needed)."""
+    import rasa.shared.utils.io as rasa_io
+
+    config = rasa_io.read_yaml_file(str(config_path))
+    config["pipeline"] = [step for step in config.get("pipeline", []) if step.get("name") != FALLBACK_COMPONENT]
+    config.pop("policies", None)
+    rasa_io.write_yaml(config, target)
+    return target
+
+
+# --------------------------------------------------------------------------
+# Training and prediction
+# --------------------------------------------------------------------------
+
+
+def train_model(config: Path, nlu_file: Path, out_dir: Path) -> tuple[str, float]:
+    """Train an NLU model; return the archive path and wall-clock seconds."""
+    import rasa.model_training
+
+    start = time.perf_counter()
+    model_path = rasa.model_training.train_nlu(config=str(config), nlu_data=str(nlu_file), output=str(out_dir))
+    seconds = time.perf_counter() - start
+    if not model_path:
+        raise RuntimeError(f"training failed for {config}")
+    return str(model_path), seconds
+
+
+async def _parse_all(agent: Any, texts: Sequence[str]) -> list[dict[str, Any]]:
+    """Parse messages one by one with a loaded agent."""
+    return [await agent.parse_message(text) for text in texts]
+
+
+def predict(model_path: str, examples: Sequence[Any]) -> list[Prediction]:
+    """Run the trained model over examples and collect top-2 confidences."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model_path)
+    texts = [example.get("text") for example in examples]
+    parsed = asyncio.run(_parse_all(agent, texts))
+    predictions = []
+    for example, result in zip(examples, parsed, strict=True):
+        ranking = result.get("intent_ranking") or []
+        intent = result.get("intent") or {}
+        runner_up = ranking[1]["confidence"] if len(ranking) > 1 else 0.0
+        predictions.append(
+            Prediction(
+                text=example.get("text"),
+                gold=example.get_full_intent(),
+                predicted=intent.get("name") or "None",
+                confidence=float(intent.get("confidence") or 0.0),
+                runner_up_confidence=float(runner_up),
+            )
+        )
+    return predictions
+
+
+# --------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------
+
+
+def score(predictions: Sequence[Prediction]) -> Scores:
+    """Macro-F1 over the core intents, macro-F1 over all gold intents, accuracy."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    gold = [p.gold for p in predictions]
+    pred = [p.predicted for p in predictions]
+    all_labels = sorted(set(gold))
+    core = [label for label in CORE_INTENTS if label in all_labels]
+    return Scores(
+        core_macro_f1=float(f1_score(gold, pred, labels=core, average="macro", zero_division=0)),
+        all_macro_f1=float(f1_score(gold, pred, labels=all_labels, average="macro", zero_division=0)),
+        accuracy=float(accuracy_score(gold, pred)),
+    )
+
+
+def per_intent_f1(predictions: Sequence[Prediction]) -> dict[str, float]:
+    """F1 for every gold intent (for the detail section of the report)."""
+    from sklearn.metrics import f1_score
+
+    gold = [p.gold for p in predictions]
+    pred = [p.predicted for p in predictions]
+    labels = sorted(set(gold))
+    values = f1_score(gold, pred, labels=labels, average=None, zero_division=0)
+    return {label: float(value) for label, value in zip(labels, values, strict=True)}
+
+
+def threshold_sweep(
+    predictions: Sequence[Prediction],
+    thresholds: Sequence[float],
+    ambiguities: Sequence[float] = AMBIGUITY_THRESHOLDS,
+) -> list[ThresholdRow]:
+    """Simulate FallbackClassifier(threshold, ambiguity_threshold).
+
+    A message falls back when its top confidence is below ``threshold`` or the
+    gap to the runner-up is below ``ambiguity`` (Rasa's rule). For the rest we
+    report the accuracy and the number of wrong confident answers.
+    """
+    rows = []
+    total = len(predictions)
+    for ambiguity in ambiguities:
+        for threshold in thresholds:
+            answered = [
+                p
+                for p in predictions
+                if p.confidence >= threshold and (p.confidence - p.runner_up_confidence) >= ambiguity
+            ]
+            wrong = sum(1 for p in answered if p.predicted != p.gold)
+            rows.append(
+                ThresholdRow(
+                    threshold=threshold,
+                    ambiguity=ambiguity,
+                    share_fallback=1.0 - len(answered) / total if total else 0.0,
+                    accuracy_answered=(1.0 - wrong / len(answered) if answered else float("nan")),
+                    wrong_answered=wrong,
+                    answered=len(answered),
+                )
+            )
+    return rows
+
+
+# --------------------------------------------------------------------------
+# Evaluation of one candidate
+# --------------------------------------------------------------------------
+
+
+def evaluate_candidate(
+    config_path: Path,
+    folds: Sequence[tuple[Any, list[Any]]],
+    full_data: Any,
+    holdout_examples: Sequence[Any],
+    work_dir: Path,
+    thresholds: Sequence[float],
+) -> CandidateResult:
+    """Cross-validate one config, then train on everything and test held-out.
+
+    With no folds (``--folds 0``) only the held-out evaluation is run.
+    """
+    result = CandidateResult(name=config_path.stem, config_path=str(config_path))
+    eval_config = write_eval_config(config_path, work_dir / "config.yml")
+
+    for index, (train_data, test_examples) in enumerate(folds, start=1):
+        fold_dir = work_dir / f"fold{index}"
+        fold_dir.mkdir()
+        nlu_file = write_nlu_yaml(train_data, fold_dir / "nlu.yml")
+        model, seconds = train_model(eval_config, nlu_file, fold_dir)
+        fold_scores = score(predict(model, test_examples))
+        result.fold_scores.append(fold_scores)
+        result.fold_train_seconds.append(seconds)
+        log(
+            f"  {result.name} fold {index}/{len(folds)}: "
+            f"core F1 {fold_scores.core_macro_f1:.3f}, "
+            f"acc {fold_scores.accuracy:.3f}, train {seconds:.1f}s"
+        )
+
+    full_dir = work_dir / "full"
+    full_dir.mkdir()
+    nlu_file = write_nlu_yaml(full_data, full_dir / "nlu.yml")
+    model, seconds = train_model(eval_config, nlu_file, full_dir)
+    holdout_predictions = predict(model, holdout_examples)
+    result.full_train_seconds = seconds
+    result.holdout = score(holdout_predictions)
+    result.holdout_per_intent_f1 = per_intent_f1(holdout_predictions)
+    result.thresholds = threshold_sweep(holdout_predictions, thresholds)
+    result.holdout_errors = [p for p in holdout_predictions if p.predicted != p.gold]
+    log(
+        f"  {result.name} held-out: core F1 {result.holdout.core_macro_f1:.3f}, "
+        f"acc {result.holdout.accuracy:.3f}, full train {seconds:.1f}s"
+    )
+    return result
+
+
+# --------------------------------------------------------------------------
+# Reporting
+# --------------------------------------------------------------------------
+
+
+def mean(values: Sequence[float]) -> float:
+    """Mean that tolerates an empty list."""
+    return statistics.fmean(values) if values else float("nan")
+
+
+def stdev(values: Sequence[float]) -> float:
+    """Sample standard deviation, 0 for fewer than two values."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summary_table(results: Sequence[CandidateResult], thresholds: Sequence[float]) -> str:
+    """Main markdown table: CV metrics, held-out metrics, timings, fallback share."""
+    head = (
+        "| candidate | CV core F1 | CV all F1 | CV acc | train s/fold "
+        "| full train s | HO core F1 | HO acc " + " ".join(f"| <{t:.1f} share (acc above)" for t in thresholds) + " |"
+    )
+    sep = "|" + "---|" * (8 + len(thresholds))
+    lines = [head, sep]
+    for r in results:
+        if r.error or r.holdout is None:
+            lines.append(f"| {r.name} | failed: {r.error} |")
+            continue
+        core = [s.core_macro_f1 for s in r.fold_scores]
+        plain = [row for row in r.thresholds if row.ambiguity == 0.0]
+        cv_cells = (
+            [
+                f"{mean(core):.3f} ± {stdev(core):.3f}",
+                f"{mean([s.all_macro_f1 for s in r.fold_scores]):.3f}",
+                f"{mean([s.accuracy for s in r.fold_scores]):.3f}",
+                f"{mean(r.fold_train_seconds):.1f}",
+            ]
+            if r.fold_scores
+            else ["–"] * 4  # --folds 0: held-out only
+        )
+        cells = [
+            r.name,
+            *cv_cells,
+            f"{r.full_train_seconds:.1f}",
+            f"{r.holdout.core_macro_f1:.3f}",
+            f"{r.holdout.accuracy:.3f}",
+        ] + [f"{row.share_fallback:.0%} ({row.accuracy_answered:.3f})" for row in plain]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def threshold_details(results: Sequence[CandidateResult]) -> str:
+    """Per-candidate fallback simulation incl. ambiguity_threshold."""
+    parts = []
+    for r in results:
+        if r.error or not r.thresholds:
+            continue
+        parts.append(f"#### {r.name}\n")
+        parts.append("| threshold | ambiguity | fallback share | acc of answered | wrong answered / answered |")
+        parts.append("|---|---|---|---|---|")
+        for row in r.thresholds:
+            parts.append(
+                f"| {row.threshold:.1f} | {row.ambiguity:.2f} "
+                f"| {row.share_fallback:.1%} | {row.accuracy_answered:.3f} "
+                f"| {row.wrong_answered} / {row.answered} |"
+            )
+        per_intent = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.holdout_per_intent_f1.items()))
+        parts.append(f"\nHeld-out F1 per intent: {per_intent}\n")
+        parts.append(f"Held-out errors (gold → predicted: count (confidences)): {error_pairs(r.holdout_errors)}\n")
+    return "\n".join(parts)
+
+
+def error_pairs(errors: Sequence[Prediction]) -> str:
+    """Summarise misclassifications as gold→predicted pairs with confidences.
+
+    Message texts are deliberately left out so that held-out messages are not
+    copied into the training data by accident.
+    """
+    pairs: dict[tuple[str, str], list[float]] = {}
+    for p in errors:
+        pairs.setdefault((p.gold, p.predicted), []).append(p.confidence)
+    if not pairs:
+        return "none"
+    ordered = sorted(pairs.items(), key=lambda item: -len(item[1]))
+    return "; ".join(
+        f"{gold}→{pred}: {len(confs)} ({', '.join(f'{c:.2f}' for c in sorted(confs))})"
+        for (gold, pred), confs in ordered
+    )
+
+
+def render_report(
+    results: Sequence[CandidateResult],
+    info: RunInfo,
+    elapsed: float,
+    load_end: str,
+    fingerprint_end: str,
+) -> str:
+    """Assemble the markdown results document."""
+    thresholds = info.thresholds
+    cv = (
+        f"{info.n_folds}-fold stratified CV with fixed seed (same folds for every candidate)"
+        if info.n_folds > 1
+        else "no CV (held-out only)"
+    )
+    leaked = sum(info.leaked.values())
+    changed = (
+        ""
+        if fingerprint_end == info.data_fingerprint
+        else f" **Training files changed during the run (now {fingerprint_end}); "
+        f"all candidates still used the snapshot loaded at the start.**"
+    )
+    return "\n".join(
+        [
+            "# NLU pipeline cross-validation",
+            "",
+            f"- Date: {info.started:%Y-%m-%d %H:%M} (total run {elapsed / 60:.1f} min)",
+            f"- Machine: {os.cpu_count()} cores ({platform.machine()}, "
+            f"Python {platform.python_version()}); other work was running at "
+            f"the same time, so timings are indicative (load average at "
+            f"start {info.load_start}, end {load_end}). One training at a time.",
+            f"- Data: {info.n_train} training examples (nlu/*.yml, fingerprint "
+            f"{info.data_fingerprint}), {cv}; held-out: {info.n_holdout} messages "
+            f"(tests/nlu/holdout_*.yml), not used for training.{changed}",
+            f"- Held-out messages that also occur verbatim in the training data "
+            f"(whitespace/case ignored): {leaked}"
+            + (f" ({', '.join(f'{k} {v}' for k, v in sorted(info.leaked.items()))})" if leaked else ""),
+            "- Core F1 = macro-F1 over complaint, legal_question, "
+            "service_request (per-class F1 in the 12-way problem, averaged). "
+            "CV values are means over folds (± sample std for core F1).",
+            "- FallbackClassifier removed during evaluation; `<t share (acc "
+            "above)` = share of held-out messages whose top confidence is "
+            "below t, and accuracy of the remaining ones.",
+            "- Timings: wall clock of `rasa.model_training.train_nlu` "
+            "(featurization + training + packaging), training cache disabled.",
+            "",
+            "## Summary",
+            "",
+            summary_table(results, thresholds),
+            "",
+            "## Fallback simulation on held-out (threshold × ambiguity_threshold)",
+            "",
+            threshold_details(results),
+        ]
+    )
+
+
+def load_average() -> str:
+    """1-minute load average as text (or 'n/a')."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "n/a"
+
+
+def log(message: str) -> None:
+    """Progress output that is not swallowed by buffering."""
+    print(message, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folds", type=int, default=5, help="CV folds; 0 = held-out evaluation only")
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=[str(PROJECT_ROOT / "benchmarks" / "nlu_configs" / "*.yml")],
+        help="candidate config files (globs are expanded)",
+    )
+    parser.add_argument("--out", default=str(PROJECT_ROOT / "benchmarks" / "results" / "nlu_cv.md"))
+    parser.add_argument("--nlu", default=str(PROJECT_ROOT / "nlu"), help="training data folder")
+    parser.add_argument(
+        "--holdout",
+        default=str(PROJECT_ROOT / "tests" / "nlu" / "holdout_*.yml"),
+        help="glob of held-out files",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="fold split seed")
+    parser.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="+",
+        default=list(CONFIDENCE_THRESHOLDS),
+        help="FallbackClassifier thresholds to simulate on held-out",
+    )
+    return parser.parse_args(argv)
+
+
+def expand_configs(patterns: Sequence[str]) -> list[Path]:
+    """Expand globs, keep order, drop duplicates."""
+    seen: dict[Path, None] = {}
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) or [pattern]
+        for match in matches:
+            seen.setdefault(Path(match).resolve(), None)
+    missing = [p for p in seen if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"config(s) not found: {missing}")
+    return list(seen)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and write the markdown report."""
+    args = parse_args(argv)
+    configure_environment()
+    configs = expand_configs(args.configs)
+    holdout_files = [Path(p) for p in sorted(glob.glob(args.holdout))]
+    if not holdout_files:
+        raise FileNotFoundError(f"no held-out files match {args.holdout}")
+
+    t0 = time.perf_counter()
+    nlu_dir = Path(args.nlu)
+    data_fingerprint = fingerprint(nlu_dir)
+    full_data = load_nlu([nlu_dir])
+    holdout_examples = load_nlu(holdout_files).intent_examples
+    folds = make_folds(full_data, args.folds, args.seed) if args.folds > 1 else []
+    info = RunInfo(
+        started=dt.datetime.now(),
+        n_folds=args.folds,
+        n_train=len(full_data.intent_examples),
+        n_holdout=len(holdout_examples),
+        thresholds=args.thresholds,
+        data_fingerprint=data_fingerprint,
+        leaked=holdout_leaks(full_data.intent_examples, holdout_examples),
+        load_start=load_average(),
+    )
+    log(
+        f"{len(full_data.intent_examples)} training examples, "
+        f"{len(holdout_examples)} held-out, {len(configs)} candidates, "
+        f"{args.folds} folds"
+    )
+
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    results: list[CandidateResult] = []
+    for config_path in configs:
+        log(f"== {config_path.name}")
+        with tempfile.TemporaryDirectory(prefix="nlu_cv_") as tmp:
+            try:
+                result = evaluate_candidate(config_path, folds, full_data, holdout_examples, Path(tmp), args.thresholds)
+            except Exception as exc:  # keep going with the other candidates
+                result = CandidateResult(name=config_path.stem, config_path=str(config_path), error=repr(exc))
+                log(f"  failed: {exc!r}")
+        results.append(result)
+        # Write after every candidate so a long run leaves partial results.
+        report = render_report(results, info, time.perf_counter() - t0, load_average(), fingerprint(nlu_dir))
+        out_path.write_text(report + "\n", encoding="utf-8")
+
+    log("")
+    log(summary_table(results, args.thresholds))
+    log(f"\nwritten to {out_path}")
+    return 0 if all(r.error is None for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
