@@ -14,6 +14,8 @@ from bot import texts
 
 MAX_RASA_TEXT = 2000
 KNOWN_COMMANDS = {"start", "help", "status", "cancel"}
+# typed words that work like /cancel, whatever the model makes of a single word
+CANCEL_WORDS = {"取消", "退出", "算了", "不填了", "取消投诉", "不投诉了", "cancel"}
 _WORDISH = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
@@ -74,6 +76,8 @@ def _text_inbound(base: dict[str, Any], raw: str) -> Inbound:
         return _command_inbound(base, text)
     if is_emoji_only(text):
         return Inbound(kind="text", text=raw, direct_reply=texts.EMOJI_ONLY, **base)
+    if text.rstrip("!！。.~～ ").lower() in CANCEL_WORDS:
+        return Inbound(kind="text", text=raw, rasa_texts=(_intent("cancel"),), **base)
     return Inbound(kind="text", text=raw, rasa_texts=(text,), **base)
 
 

@@ -98,3 +98,8 @@ def test_button_press_sends_its_payload() -> None:
     )
     inbound = classify(press)
     assert inbound is not None and inbound.rasa_texts == ("/affirm",) and inbound.callback_query_id == "q"
+
+
+def test_cancel_words_work_like_the_cancel_command() -> None:
+    for word in ("取消", "算了！", "退出"):
+        assert classify(update(text=word)).rasa_texts == ("/cancel",)  # type: ignore[union-attr]
