@@ -15,6 +15,12 @@ PROMPT = "您> "
 _TAGS = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
+def show(text: str) -> None:
+    """Write a line of the conversation to the terminal (this module is the terminal UI)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def render(message: dict[str, Any]) -> str:
     """A bot message as terminal text: tags dropped, buttons numbered."""
     text = unescape(_TAGS.sub("", str(message.get("text") or message.get("caption") or "")))
@@ -52,7 +58,7 @@ def stdin_lines() -> asyncio.Queue[str | None]:
 
 async def chat_loop(api: LocalBotApi, user_id: int = TERMINAL_USER_ID) -> None:
     """Read lines from the driver, show the bot's replies; a number presses a button of the last reply."""
-    print("本地终端对话（Ctrl-D 或 Ctrl-C 退出）。输入数字可点击按钮，/photo 模拟发送照片，/where 模拟发送位置。")
+    show("本地终端对话（Ctrl-D 或 Ctrl-C 退出）。输入数字可点击按钮，/photo 模拟发送照片，/where 模拟发送位置。")
     await api.send_text(user_id, "/start")
     shown = await _show_replies(api, user_id, 0)
     lines = stdin_lines()
@@ -85,7 +91,7 @@ async def _show_replies(api: LocalBotApi, user_id: int, shown: int) -> int:
     try:
         await api.wait_sent(user_id, 1, after=shown, timeout=30.0)
     except TimeoutError:
-        print("（机器人暂时没有回复，消息已保存，稍后会处理）")
+        show("（机器人暂时没有回复，消息已保存，稍后会处理）")
         return shown
     while True:
         count = len(api.sent(user_id))
@@ -94,5 +100,5 @@ async def _show_replies(api: LocalBotApi, user_id: int, shown: int) -> int:
             break
     messages = api.sent(user_id)
     for message in messages[shown:]:
-        print(render(message))
+        show(render(message))
     return len(messages)
