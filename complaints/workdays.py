@@ -18,6 +18,8 @@ import yaml
 
 logger = logging.getLogger(__name__)
 
+# years whose State Council schedule the installed chinese-calendar knows
+PUBLISHED_YEARS = frozenset(d.year for d in chinese_calendar.holidays)
 WORKDAY_START = time(8, 30)
 WORKDAY_END = time(17, 30)
 
@@ -42,17 +44,16 @@ class WorkCalendar:
             if day in holidays:
                 return False
             return day.weekday() < 5
-        try:
+        if day.year in PUBLISHED_YEARS:
             return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            if day.year not in self._warned_years:
-                self._warned_years.add(day.year)
-                logger.warning(
-                    "No official holiday schedule for %s: counting weekends only until "
-                    "data/holidays_override.yml has that year",
-                    day.year,
-                )
-            return day.weekday() < 5
+        if day.year not in self._warned_years:
+            self._warned_years.add(day.year)
+            logger.warning(
+                "No official holiday schedule for %s: counting weekends only until "
+                "data/holidays_override.yml has that year",
+                day.year,
+            )
+        return day.weekday() < 5
 
     def unknown_years(self) -> set[int]:
         """Years for which deadlines were computed on weekends only."""
