@@ -4,7 +4,9 @@ Usage (from the project root, with the Rasa environment's interpreter):
 
     rasa-env/.venv/bin/python benchmarks/nlu_cv.py \
         [--folds 5] [--configs benchmarks/nlu_configs/*.yml] \
-        [--out benchmarks/results/nlu_cv.md]
+        [--out benchmarks/results/nlu_cv.md] [--thresholds 0.3 0.4 0.5 0.6]
+
+``--folds 0`` skips cross-validation and only runs the held-out evaluation.
 
 For every candidate config the script
 
