@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import datetime as dt
 import functools
 import inspect
@@ -48,8 +47,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,16 +63,11 @@ from bot.inbox_bot import InboxBot  # noqa: E402
 from bot.local_api import LocalBotApi  # noqa: E402
 from bot.pipeline import Pipeline  # noqa: E402
 from bot.rasa_client import RasaClient  # noqa: E402
-from complaints.config import Settings  # noqa: E402
-from complaints.deps import build_deps  # noqa: E402
-from complaints.model import train  # noqa: E402
-from complaints.stack import Stack  # noqa: E402
 from storage import conversations  # noqa: E402
 from storage.conversations import TelegramPerson  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboundUpdate, UpdateStatus  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
-from tests.support.stack import RunningStack, free_port  # noqa: E402
+from tests.support.stack import RunningStack, free_port, running_stack  # noqa: E402
 
 logger = logging.getLogger("latency")
 
@@ -368,31 +361,6 @@ def write_credentials(directory: Path) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-@asynccontextmanager
-async def benchmark_stack(settings: Settings, tracker_db: Path, credentials: Path) -> AsyncIterator[RunningStack]:
-    """tests.support.stack.running_stack, but with our own credentials file."""
-    upgrade(settings.database_url)
-    model = await asyncio.to_thread(train)
-    log_sink = RasaLog()
-    async with LocalBotApi() as api:
-        settings = dataclasses.replace(settings, telegram_api_url=api.base_url)
-        stack = Stack(settings, model, log_sink, tracker_db, credentials=credentials)  # type: ignore[arg-type]
-        try:
-            await stack.start()
-        except Exception:
-            print(log_sink.tail(), file=sys.stderr)
-            await stack.stop()
-            raise
-        running = RunningStack(settings, build_deps(settings), api, stack, log_sink)  # type: ignore[arg-type]
-        try:
-            await running.start_bot()
-            yield running
-        finally:
-            await running.stop_bot()
-            await stack.stop()
-            running.deps.engine.dispose()
 
 
 class RasaLog:
@@ -703,7 +671,7 @@ async def benchmark(args: argparse.Namespace, report: Report) -> None:
         )
         credentials = write_credentials(directory)
         logger.info("Starting Rasa, the action server and the bot (Rasa takes ~20-60 s to load)…")
-        async with benchmark_stack(settings, directory / "tracker.db", credentials) as running:
+        async with running_stack(settings, directory / "tracker.db", credentials, RasaLog()) as running:
             report.mix_intents = await parse_intents(settings.rasa_url, MESSAGE_MIX)
             handoffs = [t for t, i in report.mix_intents.items() if i == "human_handoff"]
             if handoffs:

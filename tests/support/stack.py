@@ -16,7 +16,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.local_api import LocalBotApi
-from complaints.config import Settings
+from complaints.config import PROJECT_ROOT, Settings
 from complaints.deps import Deps, build_deps
 from complaints.model import train
 from complaints.stack import Stack
@@ -35,7 +35,7 @@ class RunningStack:
     deps: Deps
     api: LocalBotApi
     stack: Stack
-    log: io.StringIO
+    log: Any
     application: Application | None = None
 
     async def start_bot(self) -> None:
@@ -56,14 +56,22 @@ class RunningStack:
 
 
 @asynccontextmanager
-async def running_stack(settings: Settings, tracker_db: Path) -> AsyncIterator[RunningStack]:
-    """Start everything on free loopback ports; stop everything afterwards."""
+async def running_stack(
+    settings: Settings,
+    tracker_db: Path,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+    log: Any = None,
+) -> AsyncIterator[RunningStack]:
+    """Start everything on free loopback ports; stop everything afterwards.
+
+    `log` receives Rasa's and the action server's output (any object with write, flush and getvalue).
+    """
     upgrade(settings.database_url)
     model = await asyncio.to_thread(train)
-    log = io.StringIO()
+    log = log if log is not None else io.StringIO()
     async with LocalBotApi() as api:
         settings = dataclasses.replace(settings, telegram_api_url=api.base_url)
-        stack = Stack(settings, model, log, tracker_db)
+        stack = Stack(settings, model, log, tracker_db, credentials)
         try:
             await stack.start()
         except Exception:
@@ -77,6 +85,7 @@ async def running_stack(settings: Settings, tracker_db: Path) -> AsyncIterator[R
         finally:
             await running.stop_bot()
             await stack.stop()
+            running.deps.engine.dispose()
 
 
 class Driver:
