@@ -38,9 +38,10 @@ def _requested(tracker: Tracker, slot: str) -> bool:
 
 
 def _leaving(tracker: Tracker) -> bool:
-    """The driver wants out of the form: let the rules for cancel / person / status act."""
-    text = tracker.latest_message.get("text") or ""
-    return latest_intent(tracker) in LEAVING_INTENTS or fields.is_cancel(text)
+    """The driver wants out of the form: let the rules for cancel / person / status act.
+
+    Typed cancel words arrive as the cancel intent already (bot/updates.py)."""
+    return latest_intent(tracker) in LEAVING_INTENTS
 
 
 def _plates(tracker: Tracker) -> list[str]:

@@ -9,7 +9,6 @@ from typing import Any
 GENERIC_OPENERS = re.compile(
     r"^(我|俺|本人|我们)?(要|想|想要|需要)?(投诉|举报|反映|反应|告状)(一下|个事|件事|个情况|情况|问题)?[!！。.,，~～]*$"
 )
-CANCEL_WORDS = {"取消", "算了", "不填了", "退出", "不投诉了", "不弄了", "停止", "/cancel"}
 CONFIRM = re.compile(r"^(确认|提交|是的|是|对的|对|没问题|好的|好|ok|可以|嗯|行|没错|yes|y)+(提交)?(吧|啊|呀)?$")
 DENY = re.compile(r"^(不对|不是|错了|不要提交|不提交|不要|不行|no|n|不)+")
 UNKNOWN_TIME_WORDS = ("不记得", "忘了", "记不清", "不清楚", "不知道")
@@ -62,20 +61,12 @@ def answer_time(text: str) -> str | None:
     return body
 
 
-def normalised_word(text: str) -> str:
-    return clean(text).lower().rstrip("!！。.~～ ")
-
-
 SKIP = re.compile(r"^(跳过|没有|没得|无|不用|没|不需要|暂无|略|skip|no|/deny)+(了|啊|吧|呢)?$")
 
 
 def is_skip(text: str) -> bool:
     """'跳过', '没有没有', '没有了' …"""
     return bool(SKIP.match(_compact(text)))
-
-
-def is_cancel(text: str) -> bool:
-    return normalised_word(text) in CANCEL_WORDS
 
 
 def _compact(text: str) -> str:

@@ -47,7 +47,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -441,17 +441,23 @@ def baseline_sender(running: RunningStack, user_id: int) -> str:
         return conversations.conversation_for(session, person).rasa_sender_id
 
 
+async def paced(arrivals: Sequence[Arrival], start: float) -> AsyncIterator[tuple[Arrival, float, float]]:
+    """Each arrival at its scheduled time (open loop): (arrival, send time, lag behind schedule)."""
+    for arrival in arrivals:
+        due = start + arrival.offset
+        await sleep_until(due)
+        now = time.monotonic()
+        yield arrival, now, now - due
+
+
 async def run_baseline_phase(
     client: httpx.AsyncClient, arrivals: Sequence[Arrival], rate: float, senders: Sequence[str]
 ) -> PhaseResult:
     start = time.monotonic() + START_DELAY
     tasks: list[asyncio.Task[float | None]] = []
     max_lag = 0.0
-    for arrival in arrivals:
-        due = start + arrival.offset
-        await sleep_until(due)
-        now = time.monotonic()
-        max_lag = max(max_lag, now - due)
+    async for arrival, now, lag in paced(arrivals, start):
+        max_lag = max(max_lag, lag)
         tasks.append(asyncio.create_task(rest_call(client, senders[arrival.driver], arrival.text, now)))
     done, pending = await asyncio.wait(tasks, timeout=DRAIN_LIMIT)
     for task in pending:
@@ -526,11 +532,8 @@ async def run_pipeline_phase(running: RunningStack, arrivals: Sequence[Arrival],
     start = phase_start + START_DELAY
     injections: list[Injection] = []
     max_lag = 0.0
-    for arrival in arrivals:
-        due = start + arrival.offset
-        await sleep_until(due)
-        now = time.monotonic()
-        max_lag = max(max_lag, now - due)
+    async for arrival, now, lag in paced(arrivals, start):
+        max_lag = max(max_lag, lag)
         user_id = PIPELINE_USER_BASE + arrival.driver
         await api.send_text(user_id, arrival.text, first_name=f"司机{arrival.driver:03d}")
         injections.append(Injection(user_id, now))

@@ -88,18 +88,3 @@ class RasaClient:
             raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
         response.raise_for_status()
         return parse_turn(response.json())
-
-    async def healthy(self) -> bool:
-        try:
-            response = await self._client.get("/", timeout=2.0)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
-
-
-async def action_server_healthy(client: httpx.AsyncClient, url: str) -> bool:
-    try:
-        response = await client.get(f"{url}/health", timeout=2.0)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200

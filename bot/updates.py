@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Message, Update
@@ -13,9 +13,8 @@ from telegram import Message, Update
 from bot import texts
 
 MAX_RASA_TEXT = 2000
-KNOWN_COMMANDS = {"start", "help", "status", "cancel"}
 # typed words that work like /cancel, whatever the model makes of a single word
-CANCEL_WORDS = {"取消", "退出", "算了", "不填了", "取消投诉", "不投诉了", "cancel"}
+CANCEL_WORDS = {"取消", "退出", "算了", "不填了", "取消投诉", "不投诉了", "不弄了", "停止", "cancel"}
 _WORDISH = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
@@ -35,7 +34,6 @@ class Inbound:
     attachment: dict[str, Any] | None = None
     callback_query_id: str | None = None
     private: bool = True
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def clean_text(text: str) -> str:

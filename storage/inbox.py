@@ -82,14 +82,3 @@ def chats_with_pending(session: Session) -> list[int | None]:
     return list(
         session.scalars(select(InboundUpdate.chat_id).where(InboundUpdate.status == UpdateStatus.pending).distinct())
     )
-
-
-def pending_payloads(session: Session, limit: int = 1000) -> list[dict[str, Any]]:
-    """Updates stored but never processed (e.g. the bot died mid-way), oldest first."""
-    rows = session.scalars(
-        select(InboundUpdate)
-        .where(InboundUpdate.status == UpdateStatus.pending)
-        .order_by(InboundUpdate.update_id)
-        .limit(limit)
-    )
-    return [row.payload for row in rows]

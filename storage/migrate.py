@@ -7,8 +7,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from storage.db import make_engine
-
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -29,6 +27,3 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 def revision(database_url: str, message: str) -> None:
     """Autogenerate a new migration from the models (a developer tool)."""
     command.revision(alembic_config(database_url), message=message, autogenerate=True)
-
-
-__all__ = ["alembic_config", "make_engine", "revision", "upgrade"]

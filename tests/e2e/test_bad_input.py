@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -11,19 +12,16 @@ from storage.models import Conversation, InboundUpdate, Message, UpdateStatus
 from tests.support.stack import Driver, RunningStack, texts
 
 
+def raw_text_update(user_id: int, message_id: int, text: str) -> dict[str, Any]:
+    """A private text message as Telegram sends it, without an update id."""
+    user = {"id": user_id, "is_bot": False, "first_name": "x"}
+    chat = {"id": user_id, "type": "private"}
+    return {"message": {"message_id": message_id, "date": 1764200000, "text": text, "chat": chat, "from": user}}
+
+
 async def test_empty_text(stack: RunningStack, new_driver) -> None:
     driver: Driver = new_driver()
-    await stack.api.inject_raw(
-        {
-            "message": {
-                "message_id": 1,
-                "date": 1764200000,
-                "text": "",
-                "chat": {"id": driver.user_id, "type": "private"},
-                "from": {"id": driver.user_id, "is_bot": False, "first_name": "x"},
-            }
-        }
-    )
+    await stack.api.inject_raw(raw_text_update(driver.user_id, 1, ""))
     assert "没有收到文字" in texts(await driver._collect())
 
 
@@ -67,15 +65,7 @@ async def test_voice_note_is_saved_and_acknowledged(stack: RunningStack, new_dri
 
 async def test_the_same_update_twice_is_answered_once(stack: RunningStack, new_driver) -> None:
     driver: Driver = new_driver()
-    update = {
-        "message": {
-            "message_id": 5,
-            "date": 1764200000,
-            "text": "你好",
-            "chat": {"id": driver.user_id, "type": "private"},
-            "from": {"id": driver.user_id, "is_bot": False, "first_name": "x"},
-        },
-    }
+    update = raw_text_update(driver.user_id, 5, "你好")
     update_id = await stack.api.inject_raw(update)
     await driver._collect()
     await stack.api.inject_raw({**update, "update_id": update_id})  # Telegram delivers it again
