@@ -99,6 +99,7 @@ class ReporterIdentity(Base):
     telegram_chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     display_name: Mapped[str | None] = mapped_column(String(256))
     username: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))  # only when the driver shared their contact
     reporter: Mapped[Reporter] = relationship(back_populates="identity")
 
 
@@ -113,6 +114,11 @@ class Conversation(Base):
     session_turns: Mapped[int] = mapped_column(Integer, default=0)
     low_confidence_streak: Mapped[int] = mapped_column(Integer, default=0)
     last_inbound_at: Mapped[datetime | None] = mapped_column()
+    # the case whose topic receives the driver's messages while staff have the conversation
+    handoff_case_id: Mapped[int | None] = mapped_column(Integer)
+    # the case whose rating comment the driver was asked for (the reply to that prompt is the comment)
+    comment_case_id: Mapped[int | None] = mapped_column(Integer)
+    comment_prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -198,7 +204,31 @@ class Case(Base):
     handoff_due: Mapped[datetime] = mapped_column()
     first_feedback_due: Mapped[datetime] = mapped_column()
     opinion_due: Mapped[datetime] = mapped_column()
+    # the unit a complaint is about: by the rule of avoidance it never handles the case
+    avoid_unit: Mapped[str | None] = mapped_column(String(64))
+    warning_grade: Mapped[int | None] = mapped_column(Integer)  # 1 (most severe) .. 3, see data/warnings.yml
+    escalation_reason: Mapped[str | None] = mapped_column(String(32))
+    # the staff desk: the case's forum topic in the staff group and the milestones the deadlines watch
+    topic_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    topic_title: Mapped[str | None] = mapped_column(String(128))
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    assigned_at: Mapped[datetime | None] = mapped_column()
+    first_feedback_at: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    return_visit_due: Mapped[datetime | None] = mapped_column()
+    return_visit_at: Mapped[datetime | None] = mapped_column()
+    rating: Mapped[str | None] = mapped_column(String(8))  # 满意 / 基本满意 / 不满意
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column()
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    referral: Mapped[str | None] = mapped_column(String(64))  # where a case not accepted was sent
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    conversation: Mapped[Conversation] = relationship(foreign_keys=[conversation_id])
 
 
 class CaseEvent(Base):
@@ -214,3 +244,29 @@ class CaseEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseReminder(Base):
+    """A reminder or overdue alert already posted, so none is posted twice (also across restarts)."""
+
+    __tablename__ = "case_reminders"
+    __table_args__ = (UniqueConstraint("case_id", "deadline", "stage", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    deadline: Mapped[str] = mapped_column(String(24))  # handoff, first_feedback, opinion, return_visit
+    stage: Mapped[str] = mapped_column(String(8))  # soon or overdue
+    due_at: Mapped[datetime] = mapped_column()
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WarningAlert(Base):
+    """A graded warning raised in the supervisor chat (measure 4), one per message."""
+
+    __tablename__ = "warning_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    grade: Mapped[int] = mapped_column(Integer)
+    categories: Mapped[list[Any]] = mapped_column(JSON)
+    posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
