@@ -14,6 +14,7 @@ from complaints.deps import Deps, process_deps
 from complaints.routing import Route
 from storage.cases import NewCase, create_case
 from storage.conversations import conversation_by_id
+from storage.desk import hand_to_staff
 from storage.models import Case, CaseKind, Conversation
 
 SENDER_PREFIX = "conv-"
@@ -77,6 +78,12 @@ def form_user_events(tracker: Tracker, form: str) -> list[dict[str, Any]]:
     return [e for e in events[start:] if e.get("event") == "user"]
 
 
+def recent_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:
+    """The asker's last typed messages (button payloads left out), oldest first."""
+    texts = [str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"]
+    return [t for t in texts if t and not t.startswith("/")][-limit:]
+
+
 def open_case(
     session: Session,
     conversation: Conversation,
@@ -85,8 +92,14 @@ def open_case(
     route: Route,
     summary: str,
     values: dict[str, Any],
+    reason: str,
 ) -> Case:
-    """Create the asker's case with its unit, number and deadlines."""
+    """Create the asker's case with its unit, number and deadlines, and hand the conversation to staff.
+
+    Every case is escalated: the bot side opens its topic in the staff group, and until staff hand the
+    conversation back, the driver's messages go to that topic.
+    """
+    assessment = deps().warnings.assess(" ".join([summary, *recent_user_texts(tracker)]))
     new = NewCase(
         kind=kind,
         unit=route.unit,
@@ -96,5 +109,11 @@ def open_case(
         summary=summary,
         fields=values,
         intent_confidence=latest_confidence(tracker),
+        avoid_unit=route.about if kind is CaseKind.complaint else None,
+        urgent=assessment is not None,
+        warning_grade=assessment.grade if assessment else None,
+        escalation_reason=reason,
     )
-    return create_case(session, new, deps().calendar, utcnow())
+    case = create_case(session, new, deps().calendar, utcnow())
+    hand_to_staff(session, conversation, case)
+    return case

@@ -210,7 +210,7 @@ class ActionSubmitComplaint(Action):
             "plates": _plates(tracker),
         }
         with conversation_session(tracker) as (session, conversation):
-            case = open_case(session, conversation, tracker, CaseKind.complaint, route, description, values)
+            case = open_case(session, conversation, tracker, CaseKind.complaint, route, description, values, "complaint")
             attachments = unlinked_attachments(session, conversation.id)
             for attachment in attachments:
                 attachment.case_id = case.id

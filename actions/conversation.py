@@ -7,10 +7,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import conversation_session, latest_intent
+from actions.common import conversation_session, deps, latest_intent, open_case, recent_user_texts
 from storage.cases import latest_open_case
 from storage.conversations import unlinked_attachments
-from storage.models import ConversationMode
+from storage.desk import hand_to_staff
+from storage.models import CaseKind
 
 CLARIFY_BUTTONS = [
     {"title": "我要投诉", "payload": "/complaint"},
@@ -20,17 +21,45 @@ CLARIFY_BUTTONS = [
 ]
 
 
+HANDOFF_TEXT = (
+    "好的，已为您转接人工（编号 <b>{number}</b>）。工作人员上班时间（工作日 8:30-17:30）会在这里回复您，"
+    "请直接留言说明情况，您发的文字、照片和语音都会转给工作人员。紧急情况请拨打 12328。"
+)
+LOW_CONFIDENCE_TEXT = (
+    "抱歉，我还是没能理解，已请工作人员来看（编号 <b>{number}</b>）。工作人员会在这里直接回复您，"
+    "您可以继续留言补充情况。"
+)
+
+
+def _previous_intent(tracker: Tracker) -> str:
+    """The intent of the user turn before the latest one."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    return str(((users[-2].get("parse_data") or {}).get("intent") or {}).get("name") or "") if len(users) > 1 else ""
+
+
+def escalate_conversation(tracker: Tracker, reason: str) -> str:
+    """Hand the conversation to staff with its open case, or with a new consultation case; the case number."""
+    with conversation_session(tracker) as (session, conversation):
+        case = latest_open_case(session, conversation.id)
+        if case is not None:
+            hand_to_staff(session, conversation, case)
+            return case.number
+        texts = recent_user_texts(tracker, limit=3)
+        summary = "；".join(texts) or "驾驶员要求人工服务"
+        legal = _previous_intent(tracker) == "legal_question" or latest_intent(tracker) == "legal_question"
+        kind = CaseKind.legal_consultation if legal else CaseKind.service_request
+        route = deps().routing.route(kind.value, summary)
+        values = {"request": summary, "messages": texts}
+        return open_case(session, conversation, tracker, kind, route, summary, values, reason).number
+
+
 class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        with conversation_session(tracker) as (_session, conversation):
-            conversation.mode = ConversationMode.waiting_staff
-        dispatcher.utter_message(
-            text="好的，已为您转接人工。工作人员上班时间（工作日 8:30-17:30）会在这里回复您，"
-            "请直接留言说明情况，您发的文字和照片都会转给工作人员。紧急情况请拨打 12328。"
-        )
+        number = escalate_conversation(tracker, "human_handoff")
+        dispatcher.utter_message(text=HANDOFF_TEXT.format(number=number))
         return [SlotSet("unclear_text", None)]
 
 
@@ -40,6 +69,11 @@ class ActionClarify(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
+        if _previous_intent(tracker) == "nlu_fallback" and not text.startswith("/"):
+            # two low-confidence turns in a row: a person reads it rather than a third guess
+            number = escalate_conversation(tracker, "low_confidence")
+            dispatcher.utter_message(text=LOW_CONFIDENCE_TEXT.format(number=number))
+            return [SlotSet("unclear_text", None)]
         dispatcher.utter_message(text="抱歉，我没完全明白您的意思。请问您是想：", buttons=CLARIFY_BUTTONS)
         return [SlotSet("unclear_text", text if not text.startswith("/") else None)]
 

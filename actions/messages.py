@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from storage.models import Case, CaseKind
 
 WEEKDAYS = "一二三四五六日"
+HANDED_OFF_NOTE = "案件已转给工作人员。办理期间，您在这里发的文字、照片、语音都会直接转给承办人员，他们的回复也会发到这里。"
+URGENT_NOTE = "⚠️ 已按紧急情况上报值班领导。如有人身危险，请先拨打 110 / 120。"
 KIND_NAMES = {
     CaseKind.complaint: "投诉",
     CaseKind.service_request: "服务请求",
@@ -51,7 +53,10 @@ def receipt(case: Case, tz: ZoneInfo, attachments: int = 0) -> str:
     ]
     if attachments:
         lines.append(f"已附上照片/语音 {attachments} 份。")
+    if case.urgent:
+        lines.append(URGENT_NOTE)
     lines.append(f"查询进度请发送：/status {case.number}")
+    lines.append(HANDED_OFF_NOTE)
     return "\n".join(lines)
 
 

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import conversation_session, deps, latest_confidence, latest_entities, open_case
 from actions.fields import entity_values
-from actions.messages import local_datetime
+from actions.messages import HANDED_OFF_NOTE, local_datetime
 from complaints.legal_faq import LegalFaq, load_faq
 from storage.models import CaseKind
 
@@ -57,7 +57,7 @@ class ActionServiceRequest(Action):
             "plates": entity_values(entities, "plate_number"),
         }
         with conversation_session(tracker) as (session, conversation):
-            case = open_case(session, conversation, tracker, CaseKind.service_request, route, text, values)
+            case = open_case(session, conversation, tracker, CaseKind.service_request, route, text, values, "service_request")
             tz = deps().settings.timezone
             dispatcher.utter_message(
                 text="\n".join(
@@ -67,6 +67,7 @@ class ActionServiceRequest(Action):
                         f"负责单位：{escape(route.unit)}，将在 {local_datetime(case.handoff_due, tz)} 前安排人员联系您。",
                         f"最迟答复：{local_datetime(case.first_feedback_due, tz)}前。",
                         "情况紧急（人身安全、车辆故障停在路上）请同时拨打 12328 或 122/120。",
+                        HANDED_OFF_NOTE,
                     ]
                 )
             )

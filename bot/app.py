@@ -8,6 +8,8 @@ from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import HTTPXRequest
 
+from bot.desk import StaffDesk
+from bot.desk_jobs import TICK_SECONDS, DeskClock
 from bot.inbox_bot import InboxBot
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
@@ -43,11 +45,16 @@ def build_application(deps: Deps) -> Application:
         sessions=deps.sessions,
     )
     rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
-    pipeline = Pipeline(deps, rasa, bot)
+    desk = StaffDesk(deps, bot)
+    pipeline = Pipeline(deps, rasa, bot, desk)
+    clock = DeskClock(desk)
 
     async def post_init(app: Application) -> None:
         await app.bot.set_my_commands(COMMANDS)
+        if not desk.enabled:
+            logger.warning("STAFF_CHAT_ID is not set: cases are stored but no staff topics are opened")
         await pipeline.catch_up()
+        await clock.tick()
 
     async def post_shutdown(_app: Application) -> None:
         await rasa.close()
@@ -64,5 +71,12 @@ def build_application(deps: Deps) -> Application:
         first=CATCH_UP_SECONDS,
         name="catch_up",
         job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+    )
+    application.job_queue.run_repeating(
+        clock.tick,
+        interval=TICK_SECONDS,
+        first=TICK_SECONDS,
+        name="desk_clock",
+        job_kwargs={"id": "desk_clock", "coalesce": True, "max_instances": 1, "misfire_grace_time": 120},
     )
     return application

@@ -344,6 +344,7 @@ class LocalBotApi:
         self.webhook: JsonDict = {"url": "", "secret_token": None}
         self.callback_answers: list[JsonDict] = []
         self.topics: dict[tuple[int, int], JsonDict] = {}
+        self._blocked: set[int] = set()
         self._methods: dict[str, tuple[str, Callable[[JsonDict, Files], Any]]] = {
             name.lower(): (name, handler) for name, handler in self._method_table().items()
         }
@@ -535,6 +536,28 @@ class LocalBotApi:
         if message_thread_id is not None:
             extra = {"message_thread_id": message_thread_id} | ({"is_topic_message": True} if is_topic_message else {})
         return self._queue_update({"message": self._user_message(user, self._group_chat(chat_id), text=text, **extra)})
+
+    async def send_group_photo(
+        self, chat_id: int, user_id: int, *, message_thread_id: int, data: bytes | None = None, caption: str | None = None
+    ) -> int:
+        """A staff member posts a photo in a forum topic."""
+        user = self._remember_user(user_id, None, None)
+        blob = data if data is not None else default_jpeg()
+        content: JsonDict = {"photo": [self._photo_size(blob, 90, 90), self._photo_size(blob, 800, 600)]}
+        content |= {"caption": caption} if caption is not None else {}
+        extra = {"message_thread_id": message_thread_id, "is_topic_message": True}
+        return self._queue_update({"message": self._user_message(user, self._group_chat(chat_id), **content, **extra)})
+
+    def delete_topic(self, chat_id: int, message_thread_id: int) -> None:
+        """An administrator deletes a forum topic by hand (Telegram sends the bot no update for it)."""
+        del self.topics[(chat_id, message_thread_id)]
+
+    def block_bot(self, user_id: int) -> None:
+        """The user blocks the bot: every send to their chat fails with 403 from now on."""
+        self._blocked.add(user_id)
+
+    def file_bytes(self, file_id: str) -> bytes:
+        return self._files[file_id].data
 
     async def inject_raw(self, update: JsonDict) -> int:
         """Queue `update` as-is; with an explicit update_id it is delivered at least once."""
@@ -750,7 +773,11 @@ class LocalBotApi:
     def _bot_message(self, method: str, params: JsonDict, content: JsonDict) -> JsonDict:
         """Create, store and record a message sent by the bot; return it as Telegram would."""
         chat = self._chat_for(params.get("chat_id"))
+        if chat["id"] in self._blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
         thread_id = params.get("message_thread_id")
+        if thread_id is not None and chat.get("is_forum") and (chat["id"], thread_id) not in self.topics:
+            raise bad_request("message thread not found")
         if thread_id is not None and self.topics.get((chat["id"], thread_id), {}).get("is_closed"):
             raise bad_request("TOPIC_CLOSED")
         markup = params.get("reply_markup")

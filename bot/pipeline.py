@@ -13,8 +13,11 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from bot import texts
+from bot.desk import StaffDesk
+from bot.handoff import DriverDesk
 from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
 from bot.replies import send_text
+from bot.staff_commands import StaffCommands
 from bot.updates import Inbound, classify
 from complaints.clock import as_utc, utcnow
 from complaints.deps import Deps
@@ -27,6 +30,7 @@ logger = logging.getLogger(__name__)
 SESSION_TURNS = 30
 RESUME_NOTICE_AFTER = timedelta(hours=6)
 Reply = tuple[str, dict[str, Any] | None]
+WARNING_KINDS = ("text", "photo", "voice", "document")
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,13 @@ class ConversationState:
 class Pipeline:
     """Processes every stored update exactly once, one chat at a time, oldest first."""
 
-    def __init__(self, deps: Deps, rasa: RasaClient, bot: Bot) -> None:
+    def __init__(self, deps: Deps, rasa: RasaClient, bot: Bot, desk: StaffDesk) -> None:
         self._deps = deps
         self._rasa = rasa
         self._bot = bot
+        self._desk = desk
+        self._driver_desk = DriverDesk(desk)
+        self._staff = StaffCommands(desk)
         self._locks: WeakValueDictionary[int | None, asyncio.Lock] = WeakValueDictionary()
         self._told_queued: set[int] = set()
 
@@ -86,6 +93,8 @@ class Pipeline:
             self._finish(update_id, failed=True)
             return True
         if inbound is None or not inbound.private:
+            if inbound is not None and self._desk.enabled and inbound.chat_id == self._desk.staff_chat_id:
+                await self._staff_update(payload, update_id)
             self._finish(update_id)
             return True
         stored = self._store(update_id, inbound)
@@ -95,7 +104,7 @@ class Pipeline:
         await self._settle_button(inbound)
         if needs_replies:
             try:
-                replies, turn = await self._replies(inbound, state, update_id)
+                replies, turn = await self._replies(inbound, state, update_id, message_id)
             except RasaUnavailable as exc:
                 logger.warning("Rasa unavailable (%s); update %s queued", exc, update_id)
                 await self._tell_queued(state)
@@ -106,7 +115,14 @@ class Pipeline:
             self._store_replies(state, message_id, replies, turn)
         self._told_queued.discard(state.id)
         await self._send_outbox(state, message_id, update_id)
+        await self._desk.escalate_pending()  # a case opened in this turn gets its topic now
         return True
+
+    async def _staff_update(self, payload: dict[str, Any], update_id: int) -> None:
+        try:
+            await self._staff.handle(Update.de_json(payload, self._bot))
+        except Exception:  # one broken staff action must not block the staff group's queue
+            logger.exception("Staff update %s could not be handled", update_id)
 
     def _store(self, update_id: int, inbound: Inbound) -> tuple[ConversationState, int, bool] | None:
         now = utcnow()
@@ -132,15 +148,22 @@ class Pipeline:
             return state, message.id, not convs.has_replies(session, message)
 
     async def _replies(
-        self, inbound: Inbound, state: ConversationState, update_id: int
+        self, inbound: Inbound, state: ConversationState, update_id: int, message_id: int
     ) -> tuple[list[Reply], RasaTurn | None]:
+        desk_replies = await self._driver_desk.intercept(inbound, state.id)
+        if desk_replies is not None:
+            return desk_replies, None
         if inbound.direct_reply is not None:
             return [(inbound.direct_reply, None)], None
+        replies: list[Reply] = []
+        if inbound.kind in WARNING_KINDS:
+            replies += await self._driver_desk.warn(state.id, message_id, inbound.text)
         if state.mode is ConversationMode.waiting_staff and inbound.kind != "command":
+            if await self._driver_desk.relay(state.id, message_id, inbound):
+                return replies, None  # staff have the conversation: the bot stays silent
             with self._deps.sessions.begin() as session:
                 last = convs.last_outbound_text(session, state.id)
-            return ([] if last == texts.WAITING_STAFF else [(texts.WAITING_STAFF, None)]), None
-        replies: list[Reply] = []
+            return replies + ([] if last == texts.WAITING_STAFF else [(texts.WAITING_STAFF, None)]), None
         if (
             state.active_loop
             and state.previous_inbound_at

@@ -34,6 +34,7 @@ class Inbound:
     attachment: dict[str, Any] | None = None
     callback_query_id: str | None = None
     private: bool = True
+    reply_to_message_id: int | None = None
 
 
 def clean_text(text: str) -> str:
@@ -133,6 +134,7 @@ def classify(update: Update) -> Inbound | None:
             "display_name": query.from_user.full_name,
             "username": query.from_user.username,
             "callback_query_id": query.id,
+            "private": chat is None or chat.type == "private",
         }
         if not data.startswith("/"):
             return Inbound(kind="button", text=data, direct_reply=texts.UNSUPPORTED, **base)
@@ -147,6 +149,7 @@ def classify(update: Update) -> Inbound | None:
         "display_name": message.from_user.full_name,
         "username": message.from_user.username,
         "private": message.chat.type == "private",
+        "reply_to_message_id": message.reply_to_message.message_id if message.reply_to_message else None,
     }
     if update.edited_message is not None:
         return Inbound(kind="edited", text=message.text or message.caption, direct_reply=texts.EDITED, **base)

@@ -9,7 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from complaints.config import Settings, load_settings
+from complaints.referrals import Referral, load_referrals
 from complaints.routing import RoutingTable, load_routing
+from complaints.warnings import WarningRules, load_warnings
 from complaints.workdays import WorkCalendar, load_calendar
 from storage.db import make_engine, make_session_factory
 
@@ -21,6 +23,8 @@ class Deps:
     sessions: sessionmaker[Session]
     calendar: WorkCalendar
     routing: RoutingTable
+    warnings: WarningRules
+    referrals: dict[str, Referral]
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -33,6 +37,8 @@ def build_deps(settings: Settings) -> Deps:
         sessions=make_session_factory(engine),
         calendar=load_calendar(settings.timezone, data / "holidays_override.yml"),
         routing=load_routing(data / "routing.yml"),
+        warnings=load_warnings(data / "warnings.yml"),
+        referrals=load_referrals(data / "referrals.yml"),
     )
 
 

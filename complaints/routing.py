@@ -16,6 +16,7 @@ class RoutingTableError(ValueError):
 class Route:
     unit: str
     category: str
+    about: str | None = None  # the unit the complaint is about, which must not handle it (回避)
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class RoutingTable:
         lowered = text.lower()
         for rule in self.rules:
             if kind in rule.kinds and any(word.lower() in lowered for word in rule.keywords):
-                return Route(unit=rule.unit, category=rule.category)
+                return Route(unit=rule.unit, category=rule.category, about=rule.about)
         return Route(unit=self.defaults[kind], category="其他")
 
 

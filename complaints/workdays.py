@@ -83,6 +83,18 @@ class WorkCalendar:
             remaining -= end_of_day - current
             current = self._next_work_start(end_of_day + timedelta(minutes=1))
 
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        """Working hours from `start` to `end`; negative when `end` is earlier (an overdue deadline)."""
+        if end < start:
+            return -self.working_hours_between(end, start)
+        total = timedelta()
+        current = self._next_work_start(start)
+        while current < end:
+            end_of_day = datetime.combine(current.date(), WORKDAY_END, self.tz)
+            total += min(end, end_of_day) - current
+            current = self._next_work_start(end_of_day + timedelta(minutes=1))
+        return total.total_seconds() / 3600
+
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """End of the `days`-th working day after the day work on `start` begins."""
         current = self._next_work_start(start).date()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -59,6 +59,13 @@ class NewCase:
     summary: str
     fields: dict[str, Any]
     intent_confidence: float | None = None
+    avoid_unit: str | None = None
+    urgent: bool = False
+    warning_grade: int | None = None
+    escalation_reason: str | None = None
+
+
+URGENT_FEEDBACK = timedelta(hours=2)
 
 
 def create_case(session: Session, new: NewCase, calendar: WorkCalendar, now: datetime) -> Case:
@@ -79,9 +86,13 @@ def create_case(session: Session, new: NewCase, calendar: WorkCalendar, now: dat
         fields=new.fields,
         intent_confidence=new.intent_confidence,
         created_at=now,
-        handoff_due=calendar.add_working_hours(now, 2),
-        first_feedback_due=calendar.add_working_days(now, 2),
+        handoff_due=now if new.urgent else calendar.add_working_hours(now, 2),
+        first_feedback_due=now + URGENT_FEEDBACK if new.urgent else calendar.add_working_days(now, 2),
         opinion_due=calendar.add_working_days(now, 5),
+        avoid_unit=new.avoid_unit,
+        urgent=new.urgent,
+        warning_grade=new.warning_grade,
+        escalation_reason=new.escalation_reason,
     )
     session.add(case)
     session.flush()

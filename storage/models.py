@@ -116,9 +116,8 @@ class Conversation(Base):
     last_inbound_at: Mapped[datetime | None] = mapped_column()
     # the case whose topic receives the driver's messages while staff have the conversation
     handoff_case_id: Mapped[int | None] = mapped_column(Integer)
-    # the case whose rating comment the driver was asked for (the reply to that prompt is the comment)
+    # the case whose rating comment the driver was asked for (their next reply to a bot message is it)
     comment_case_id: Mapped[int | None] = mapped_column(Integer)
-    comment_prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -12,6 +12,8 @@ from tests.conftest import make_settings
 from tests.support.stack import Driver, RunningStack, free_port, running_stack
 
 _user_ids = itertools.count(700_000_001)
+STAFF_CHAT_ID = -100_1000_0001
+SUPERVISOR_CHAT_ID = -100_1000_0002
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,6 +35,8 @@ async def stack(e2e_dir: Path) -> AsyncIterator[RunningStack]:
         action_server_url=f"http://127.0.0.1:{free_port()}",
         rasa_token="e2e-secret-token",
         rasa_timeout=15.0,
+        staff_chat_id=STAFF_CHAT_ID,
+        supervisor_chat_id=SUPERVISOR_CHAT_ID,
     )
     async with running_stack(settings, e2e_dir / "tracker.db") as running:
         yield running

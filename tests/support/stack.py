@@ -136,6 +136,40 @@ class Driver:
         assert len(self.api.sent(self.user_id)) == self.seen, self.api.sent(self.user_id)[self.seen :]
 
 
+class StaffMember:
+    """Someone in the staff group, writing in a case's forum topic."""
+
+    def __init__(self, api: LocalBotApi, chat_id: int, user_id: int, name: str = "工作人员", member: bool = True) -> None:
+        self.api, self.chat_id, self.user_id, self.name = api, chat_id, user_id, name
+        if member:
+            api.set_member_status(chat_id, user_id, "member")
+
+    def posted(self, thread_id: int | None = None) -> list[dict[str, Any]]:
+        """What the bot posted in the staff group (in one topic, or in the general thread with None)."""
+        return [s for s in self.api.sent(self.chat_id) if s.get("message_thread_id") == thread_id]
+
+    async def say(self, thread_id: int | None, text: str) -> None:
+        await self.api.send_group_text(self.chat_id, self.user_id, text, message_thread_id=thread_id)
+
+    async def press(self, message: dict[str, Any], title: str) -> None:
+        data = next(
+            b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row if b["text"] == title
+        )
+        await self.api.press_button(self.user_id, message, data)
+
+    async def wait_posted(self, thread_id: int | None, contains: str, timeout: float = 15.0) -> dict[str, Any]:
+        """The first post (after none) in the topic whose text or caption contains `contains`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for post in self.posted(thread_id):
+                if contains in str(post.get("text") or post.get("caption") or ""):
+                    return post
+            if asyncio.get_running_loop().time() > deadline:
+                seen = [str(p.get("text") or p.get("caption"))[:80] for p in self.posted(thread_id)]
+                raise TimeoutError(f"nothing containing {contains!r} in thread {thread_id}; posted: {seen}")
+            await asyncio.sleep(0.1)
+
+
 def texts(messages: list[dict[str, Any]]) -> str:
     return "\n".join(str(m.get("text") or "") for m in messages)
 

@@ -77,7 +77,6 @@ def upgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('handoff_case_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('comment_case_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('comment_prompt_message_id', sa.BigInteger(), nullable=True))
 
     with op.batch_alter_table('reporter_identities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('phone', sa.String(length=32), nullable=True))
@@ -91,7 +90,6 @@ def downgrade() -> None:
         batch_op.drop_column('phone')
 
     with op.batch_alter_table('conversations', schema=None) as batch_op:
-        batch_op.drop_column('comment_prompt_message_id')
         batch_op.drop_column('comment_case_id')
         batch_op.drop_column('handoff_case_id')
 

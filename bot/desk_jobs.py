@@ -1,0 +1,104 @@
+"""The desk's clock: reminders before deadlines, overdue cases raised to supervisors, return visits
+due, topic titles that show the time left, and a one-time warning for years without a holiday schedule."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot import desk_texts as t
+from bot.desk import StaffDesk
+from complaints.clock import utcnow
+from complaints.deadlines import OpenDeadline, open_deadlines, reminder_stage
+from storage.desk import OPEN_STATES, cases_with_topic
+from storage.models import CaseReminder, CaseState
+
+logger = logging.getLogger(__name__)
+
+TICK_SECONDS = 60.0
+WATCHED_STATES = (*OPEN_STATES, CaseState.closed)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    case_id: int
+    number: str
+    deadline: OpenDeadline
+    stage: str
+    text: str
+
+
+class DeskClock:
+    def __init__(self, desk: StaffDesk) -> None:
+        self.desk = desk
+        self.deps = desk.deps
+        self._warned_years: set[int] = set()
+
+    async def tick(self, _context: object = None) -> None:
+        """One pass; safe to run at any time, and after a restart (what was posted is in the database)."""
+        if not self.desk.enabled:
+            return
+        await self.desk.escalate_pending()
+        now = utcnow()
+        for reminder in self._due_reminders(now):
+            await self._send(reminder, now)
+        with self.deps.sessions.begin() as session:
+            case_ids = [case.id for case in cases_with_topic(session, OPEN_STATES)]
+        for case_id in case_ids:
+            await self.desk.refresh_title(case_id)
+        await self._warn_unknown_years()
+
+    def _due_reminders(self, now: datetime) -> list[DueReminder]:
+        tz = self.deps.settings.timezone
+        found = []
+        with self.deps.sessions.begin() as session:
+            sent = {
+                (r.case_id, r.deadline, r.stage, r.due_at)
+                for r in session.scalars(select(CaseReminder))
+            }
+            for case in cases_with_topic(session, WATCHED_STATES):
+                for deadline in open_deadlines(case):
+                    stage = reminder_stage(case, deadline, self.deps.calendar, now)
+                    if stage and (case.id, deadline.key, stage, deadline.due) not in sent:
+                        text = t.reminder_text(case, deadline, stage, tz)
+                        found.append(DueReminder(case.id, case.number, deadline, stage, text))
+        return found
+
+    async def _send(self, reminder: DueReminder, now: datetime) -> None:
+        """Record first (the unique key stops a second worker), then post."""
+        try:
+            with self.deps.sessions.begin() as session:
+                session.add(
+                    CaseReminder(
+                        case_id=reminder.case_id,
+                        deadline=reminder.deadline.key,
+                        stage=reminder.stage,
+                        due_at=reminder.deadline.due,
+                        sent_at=now,
+                    )
+                )
+        except IntegrityError:
+            return
+        if reminder.deadline.key == "return_visit":
+            await self.desk.alert_supervisors(
+                f"☎️ 回访到期：{reminder.number} 办结已满 2 个工作日，驾驶员未评价，请电话回访后在话题里用 /visit 记录。"
+            )
+            return
+        await self.desk.post(reminder.case_id, reminder.text)
+        if reminder.stage == "overdue":
+            await self.desk.alert_supervisors(reminder.text)
+
+    async def _warn_unknown_years(self) -> None:
+        new = self.deps.calendar.unknown_years() - self._warned_years
+        if not new:
+            return
+        self._warned_years |= new
+        years = "、".join(str(y) for y in sorted(new))
+        await self.desk.alert_supervisors(
+            f"📅 国务院尚未公布（或系统尚未录入）{years} 年的节假日安排，相关时限暂按周末计算。"
+            "公布后请在 data/holidays_override.yml 中填写并重启。"
+        )

@@ -1,0 +1,142 @@
+"""What staff see in the staff group (topic titles, case cards, reminders) and what drivers hear from the desk."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from complaints.deadlines import DEADLINE_NAMES, OpenDeadline, time_left_label
+from complaints.logs import PHONE
+from complaints.workdays import WorkCalendar
+from storage.models import Case, CaseKind
+
+KIND_NAMES = {
+    CaseKind.complaint: "投诉",
+    CaseKind.service_request: "服务",
+    CaseKind.legal_consultation: "法律咨询",
+}
+REASONS = {
+    "complaint": "投诉",
+    "service_request": "需现场服务",
+    "human_handoff": "驾驶员要求人工",
+    "low_confidence": "连续两次未能识别",
+    "legal_unanswered": "法律问题机器人无法回答",
+}
+GRADE_NAMES = {1: "一级（最高）", 2: "二级", 3: "三级"}
+FIELD_NAMES = {
+    "description": "事情经过",
+    "request": "请求",
+    "place": "地点",
+    "time": "时间",
+    "evidence": "补充材料",
+    "plates": "车牌",
+}
+TITLE_LIMIT = 128
+STAFF_HELP = (
+    "命令（在案件话题内使用）：\n"
+    "/assign 单位 — 转办；/note 内容 — 内部备注（不发给驾驶员）\n"
+    "/answer — 正式答复（事实：… 依据：… 结果：… 权利：…）；/close — 办结并请驾驶员评价\n"
+    "/reopen 理由 — 重办；/extend 天数 理由 — 延期（需督办人员）\n"
+    "/reject 渠道 理由 — 不予受理（渠道：122、12315、court、12345）；/merge 案件编号 — 合并\n"
+    "/bot — 把对话交还机器人；/identity — 查看驾驶员身份（需驾驶员同意，会留痕）\n"
+    "/visit 备注 — 记录回访；/stats [起始日 截止日] — 办理指标\n"
+    "在话题里直接发文字或照片，会以承办单位名义转给驾驶员。"
+)
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    return f"{moment.astimezone(tz):%m-%d %H:%M}"
+
+
+def mask_phones(text: str) -> str:
+    return PHONE.sub(r"\1****\2", text)
+
+
+def topic_title(case: Case, next_deadline: OpenDeadline | None, calendar: WorkCalendar, now: datetime) -> str:
+    """'🚨 TS-2026-000123 投诉 G309治超站 · 首次反馈剩3工作日' (at most 128 characters)."""
+    place = str((case.fields or {}).get("place") or case.category or "")[:20]
+    head = f"{'🚨 ' if case.urgent else ''}{case.number} {KIND_NAMES[case.kind]} {place}".strip()
+    if next_deadline is None:
+        tail = case.state.value
+    else:
+        tail = f"{next_deadline.name}{time_left_label(calendar, next_deadline.due, now)}"
+    return f"{head} · {tail}"[:TITLE_LIMIT]
+
+
+def _field_lines(case: Case, show_phones: bool) -> list[str]:
+    lines = []
+    for key, label in FIELD_NAMES.items():
+        value = (case.fields or {}).get(key)
+        if isinstance(value, list):
+            value = "、".join(str(v) for v in value)
+        if value:
+            text = str(value) if show_phones else mask_phones(str(value))
+            lines.append(f"<b>{label}</b>：{escape(text)}")
+    return lines
+
+
+def case_card(case: Case, pseudonym: str, attachments: int, tz: ZoneInfo) -> str:
+    confidence = f"{case.intent_confidence:.2f}" if case.intent_confidence is not None else "—"
+    lines = [f"🗂 <b>{case.number}</b> · {KIND_NAMES[case.kind]} · {escape(case.category or '其他')}"]
+    if case.urgent:
+        lines.append(f"🚨 <b>紧急</b> 预警等级：{GRADE_NAMES.get(case.warning_grade or 2, '二级')}")
+    lines.append(f"<b>摘要</b>：{escape(mask_phones(case.summary))}")
+    lines += _field_lines(case, show_phones=case.contact_consent)
+    unit = escape(case.unit) + (f"（回避：{escape(case.avoid_unit)}）" if case.avoid_unit else "")
+    lines += [
+        f"<b>分类</b>：{KIND_NAMES[case.kind]}，置信度 {confidence}；转人工原因：{REASONS.get(case.escalation_reason or '', '—')}",
+        f"<b>承办单位</b>：{unit}",
+        f"<b>时限</b>：转办 {local_time(case.handoff_due, tz)} · 首次反馈 {local_time(case.first_feedback_due, tz)}"
+        f" · 办理意见 {local_time(case.opinion_due, tz)}",
+        f"<b>反映人</b>：{pseudonym}（{'已同意提供身份，可用 /identity 查看' if case.contact_consent else '未授权提供身份'}）",
+    ]
+    if attachments:
+        lines.append(f"<b>附件</b>：{attachments} 份（见下方，照片已去除位置信息）")
+    lines.append("在本话题直接回复即转给驾驶员；/help 查看命令。")
+    return "\n".join(lines)
+
+
+def card_buttons(case: Case) -> dict[str, object]:
+    return {
+        "rows": [
+            [{"title": f"✅ 确认承办：{case.unit}", "payload": f"d:take:{case.id}"}],
+            [{"title": "🔁 改派单位", "payload": f"d:units:{case.id}"}, {"title": "🚫 不予受理", "payload": f"d:refs:{case.id}"}],
+            [{"title": "↩️ 交还机器人", "payload": f"d:bot:{case.id}"}, {"title": "🪪 查看身份", "payload": f"d:id:{case.id}"}],
+        ]
+    }
+
+
+def reminder_text(case: Case, deadline: OpenDeadline, stage: str, tz: ZoneInfo) -> str:
+    name = DEADLINE_NAMES[deadline.key]
+    if stage == "soon":
+        return f"⏰ 提醒：{case.number} 的{name}时限 {local_time(deadline.due, tz)} 即将到期（{escape(case.unit)}）。"
+    return f"🔴 超期：{case.number} 的{name}时限 {local_time(deadline.due, tz)} 已过，承办单位：{escape(case.unit)}。"
+
+
+def staff_reply_to_driver(case: Case, text: str) -> str:
+    return f"💬 <b>{escape(case.unit)}</b>（案件 {case.number}）：\n{escape(text)}"
+
+
+RATING_BUTTONS = ("满意", "基本满意", "不满意")
+
+
+def rating_markup(case: Case) -> dict[str, object]:
+    return {"rows": [[{"title": r, "payload": f"rate:{case.id}:{i}"} for i, r in enumerate(RATING_BUTTONS)]]}
+
+
+def consent_markup(case: Case) -> dict[str, object]:
+    return {
+        "rows": [
+            [
+                {"title": "同意提供", "payload": f"consent:{case.id}:1"},
+                {"title": "不提供", "payload": f"consent:{case.id}:0"},
+            ]
+        ]
+    }
+
+
+CONSENT_PROMPT = (
+    "为了便于承办人员联系您，是否同意向承办人员提供您的 Telegram 昵称和用户名？"
+    "不同意也不影响办理，工作人员只会看到一个匿名编号。"
+)
