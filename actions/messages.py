@@ -6,16 +6,12 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from storage.models import Case, CaseKind
+from complaints.labels import KIND_NAMES
+from storage.models import Case
 
 WEEKDAYS = "一二三四五六日"
 HANDED_OFF_NOTE = "案件已转给工作人员。办理期间，您在这里发的文字、照片、语音都会直接转给承办人员，他们的回复也会发到这里。"
 URGENT_NOTE = "⚠️ 已按紧急情况上报值班领导。如有人身危险，请先拨打 110 / 120。"
-KIND_NAMES = {
-    CaseKind.complaint: "投诉",
-    CaseKind.service_request: "服务请求",
-    CaseKind.legal_consultation: "法律咨询",
-}
 
 
 def local_date(moment: datetime, tz: ZoneInfo) -> str:

@@ -7,15 +7,11 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from complaints.deadlines import DEADLINE_NAMES, OpenDeadline, time_left_label
+from complaints.labels import KIND_NAMES
 from complaints.logs import PHONE
 from complaints.workdays import WorkCalendar
-from storage.models import Case, CaseKind
+from storage.models import Case
 
-KIND_NAMES = {
-    CaseKind.complaint: "投诉",
-    CaseKind.service_request: "服务",
-    CaseKind.legal_consultation: "法律咨询",
-}
 REASONS = {
     "complaint": "投诉",
     "service_request": "需现场服务",

@@ -1,4 +1,4 @@
-"""The `complaints` command: run, chat, train, migrate."""
+"""The `complaints` command: run, chat, train, migrate, stats, export."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import logging
 import sys
+from datetime import date
+from pathlib import Path
 
-from complaints.config import ConfigError, load_settings
+from complaints.config import ConfigError, Settings, load_settings
 from complaints.logs import configure_logging
 
 
@@ -20,7 +22,37 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the Rasa model (only if the data changed, unless --force)")
     train.add_argument("--force", action="store_true")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    stats = commands.add_parser("stats", help="response, on-time, resolution, satisfaction and reopen rates")
+    stats.add_argument("--from", dest="start", type=date.fromisoformat, help="first day, e.g. 2026-11-01")
+    stats.add_argument("--to", dest="end", type=date.fromisoformat, help="last day (included)")
+    export = commands.add_parser("export", help="write the case ledger (台账) as an .xlsx file")
+    export.add_argument("path", nargs="?", type=Path, default=Path("var/case_ledger.xlsx"))
+    export.add_argument("--from", dest="start", type=date.fromisoformat)
+    export.add_argument("--to", dest="end", type=date.fromisoformat)
     return parser
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """`stats` and `export`: read-only views of the cases, printed or written to a file."""
+    from complaints.clock import utcnow
+    from complaints.deps import build_deps
+
+    deps = build_deps(settings)
+    tz = settings.timezone
+    today = utcnow().astimezone(tz).date()
+    with deps.sessions.begin() as session:
+        if args.command == "stats":
+            from complaints.stats import build_report, render_text
+
+            start = args.start or today.replace(day=1)
+            print(render_text(build_report(session, start, args.end or today, tz, utcnow())))
+            return 0
+        from complaints.export import export_ledger
+
+        args.path.parent.mkdir(parents=True, exist_ok=True)
+        rows = export_ledger(session, args.path, tz, args.start, args.end)
+    print(f"{rows} 件案件已写入 {args.path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         log.info("Database is up to date")
         return 0
+    if args.command in ("stats", "export"):
+        return _report(settings, args)
     if args.command == "train":
         from complaints.model import train as train_model
 

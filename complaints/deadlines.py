@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -68,4 +67,7 @@ def time_left_label(calendar: WorkCalendar, due: datetime, now: datetime) -> str
     hours = calendar.working_hours_between(now, due)
     if hours < WORKDAY_HOURS:
         return f"剩{max(hours, 0.1):.1f}工时"
-    return f"剩{math.ceil(hours / WORKDAY_HOURS)}工作日"
+    # whole working days up to the due date, the way the deadline itself was counted
+    today, last = now.astimezone(calendar.tz).date(), due.astimezone(calendar.tz).date()
+    days = sum(calendar.is_working_day(today + timedelta(days=n)) for n in range(1, (last - today).days + 1))
+    return f"剩{max(days, 1)}工作日"

@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.messages import KIND_NAMES
+from complaints.labels import KIND_NAMES
 from complaints.logs import mask
 from complaints.stats import DEFINITIONS, local_day_window
 from storage.models import Case

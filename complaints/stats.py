@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.messages import KIND_NAMES
+from complaints.labels import KIND_NAMES
 from storage.models import Case, CaseKind, CaseState
 
 DEFINITIONS: list[tuple[str, str]] = [
