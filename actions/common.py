@@ -62,6 +62,18 @@ def latest_confidence(tracker: Tracker) -> float | None:
     return float(confidence) if confidence is not None else None
 
 
+def form_confidence(tracker: Tracker, form: str) -> float | None:
+    """Confidence of the message that opened `form` (not of the button that confirmed it)."""
+    events = form_user_events(tracker, form)
+    if not events:
+        return None
+    parse = events[0].get("parse_data") or {}
+    for entry in parse.get("intent_ranking") or [parse.get("intent") or {}]:
+        if entry.get("name") != "nlu_fallback" and entry.get("confidence") is not None:
+            return float(entry["confidence"])
+    return None
+
+
 def form_user_events(tracker: Tracker, form: str) -> list[dict[str, Any]]:
     """User events from the message that opened `form` up to now."""
     events = list(tracker.events)
@@ -93,6 +105,7 @@ def open_case(
     summary: str,
     values: dict[str, Any],
     reason: str,
+    confidence: float | None = None,
 ) -> Case:
     """Create the asker's case with its unit, number and deadlines, and hand the conversation to staff.
 
@@ -108,7 +121,7 @@ def open_case(
         conversation_id=conversation.id,
         summary=summary,
         fields=values,
-        intent_confidence=latest_confidence(tracker),
+        intent_confidence=confidence if confidence is not None else latest_confidence(tracker),
         avoid_unit=route.about if kind is CaseKind.complaint else None,
         urgent=assessment is not None,
         warning_grade=assessment.grade if assessment else None,

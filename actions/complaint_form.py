@@ -13,6 +13,7 @@ from actions import fields
 from actions.common import (
     conversation_session,
     deps,
+    form_confidence,
     form_user_events,
     latest_entities,
     latest_intent,
@@ -210,7 +211,10 @@ class ActionSubmitComplaint(Action):
             "plates": _plates(tracker),
         }
         with conversation_session(tracker) as (session, conversation):
-            case = open_case(session, conversation, tracker, CaseKind.complaint, route, description, values, "complaint")
+            confidence = form_confidence(tracker, FORM)
+            case = open_case(
+                session, conversation, tracker, CaseKind.complaint, route, description, values, "complaint", confidence
+            )
             attachments = unlinked_attachments(session, conversation.id)
             for attachment in attachments:
                 attachment.case_id = case.id

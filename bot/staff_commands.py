@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 REFUSED = "⛔ 只有工作组成员可以办理案件。此次操作已记录。"
 NEED_CASE = "请在案件话题内使用该命令，或在命令后写上案件编号。"
-FINISHED_NOTICE = "本案已{state}，消息未转发给驾驶员。如需继续办理，请先用 /reopen 理由 重办。"
+FINISHED_NOTICE = "本案状态为“{state}”，消息未转发给驾驶员。如需继续办理，请先用 /reopen 理由 重办。"
 MERGED_NOTICE = "本案已合并到 {target}，消息未转发。请到该案件的话题办理。"
 COMMAND = re.compile(r"/(\w+)(?:@\w+)?\s*(.*)", re.DOTALL)
 

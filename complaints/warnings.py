@@ -13,6 +13,10 @@ import yaml
 
 REQUIRED = ("id", "label", "grade", "patterns")
 CLAUSE_BREAK = re.compile(r"[，。！？；、,.!?;…\n]")
+LEXICON_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+LEXICON_REF = re.compile(r"\{([a-z_][a-z0-9_]*)\}")  # {hit_verb}; regex counts such as {0,6} start with a digit
+MAX_NESTING = 4
+FRAMING_MODES = ("suppress", "keep_first_person", "ignore")
 
 
 class WarningRulesError(ValueError):
@@ -47,6 +51,21 @@ class Assessment:
 
 
 @dataclass(frozen=True)
+class Framing:
+    """A question about a rule or a report of someone else's past event (年检…会不会判, 新闻说…是真的假的) near a hit."""
+
+    pattern: re.Pattern[str]
+    first_person: re.Pattern[str] | None = None
+    window: int = 12
+
+    def covers(self, text: str, match: re.Match[str], mode: str) -> bool:
+        around = text[max(0, match.start() - self.window) : match.end() + self.window]
+        if mode == "ignore" or self.pattern.search(around) is None:
+            return False
+        return not (mode == "keep_first_person" and self.first_person and self.first_person.search(around))
+
+
+@dataclass(frozen=True)
 class WarningCategory:
     id: str
     label: str
@@ -55,15 +74,20 @@ class WarningCategory:
     exclude: tuple[re.Pattern[str], ...] = ()
     negatable: bool = True
     driver_notice: str = ""
+    framing: str = "suppress"
 
-    def first_match(self, text: str, negation: re.Pattern[str] | None, window: int) -> str | None:
-        """The first pattern match not covered by an exclude and, if negatable, not negated just before."""
+    def first_match(
+        self, text: str, negation: re.Pattern[str] | None, window: int, framing: Framing | None = None
+    ) -> str | None:
+        """The first pattern match not covered by an exclude, not negated just before (if negatable) nor framed."""
         excluded = [m.span() for rx in self.exclude for m in rx.finditer(text)]
         for pattern in self.patterns:
             for match in pattern.finditer(text):
                 if any(start < match.end() and match.start() < end for start, end in excluded):
                     continue
                 if self.negatable and negation is not None and _negated(text, match.start(), negation, window):
+                    continue
+                if framing is not None and framing.covers(text, match, self.framing):
                     continue
                 return match.group()
         return None
@@ -80,6 +104,7 @@ class WarningRules:
     traditional: Mapping[int, str]
     negation: re.Pattern[str] | None = None
     negation_window: int = 4
+    framing: Framing | None = None
 
     def normalise(self, text: str) -> str:
         """NFKC, lower case, traditional -> simplified, no whitespace: the form patterns are written for."""
@@ -91,7 +116,7 @@ class WarningRules:
         normal = self.normalise(text)
         hits = []
         for category in self.categories:
-            matched = category.first_match(normal, self.negation, self.negation_window)
+            matched = category.first_match(normal, self.negation, self.negation_window, self.framing)
             if matched is not None:
                 hits.append(WarningHit(category.id, category.label, category.grade, matched, category.driver_notice))
         if not hits:
@@ -100,14 +125,47 @@ class WarningRules:
         return Assessment(grade=hits[0].grade, hits=tuple(hits))
 
 
-def _compile(pattern: object, where: str) -> re.Pattern[str]:
+def _expand(pattern: str, lexicons: Mapping[str, list[str]], where: str, depth: int = 0) -> str:
+    """Replace each {name} by a non-capturing group of that lexicon's words (lexicons may use lexicons)."""
+
+    def group(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in lexicons:
+            raise WarningRulesError(f"{where}: unknown lexicon {{{name}}} in {pattern!r}")
+        if depth >= MAX_NESTING:
+            raise WarningRulesError(f"{where}: lexicon {{{name}}} nests deeper than {MAX_NESTING} (a cycle?)")
+        words = sorted(lexicons[name], key=len, reverse=True)  # longest first: the hit shows the whole word
+        return "(?:" + "|".join(_expand(word, lexicons, where, depth + 1) for word in words) + ")"
+
+    return LEXICON_REF.sub(group, pattern)
+
+
+def _compile(pattern: object, where: str, lexicons: Mapping[str, list[str]] | None = None) -> re.Pattern[str]:
+    text = _expand(str(pattern), lexicons or {}, where)
     try:
-        return re.compile(str(pattern))
+        return re.compile(text)
     except re.error as error:
         raise WarningRulesError(f"{where}: bad regex {pattern!r}: {error}") from None
 
 
-def _category(item: Any, where: str) -> WarningCategory:
+def _lexicons(raw: Any, path: Path) -> dict[str, list[str]]:
+    table = raw or {}
+    if not isinstance(table, dict):
+        raise WarningRulesError(f"{path}: lexicons must map a name to a list of words")
+    lexicons: dict[str, list[str]] = {}
+    for name, words in table.items():
+        where = f"{path}: lexicons.{name}"
+        if not isinstance(name, str) or not LEXICON_NAME.fullmatch(name):
+            raise WarningRulesError(f"{where}: a lexicon name is lower-case letters, digits and _")
+        if not isinstance(words, list) or not words or any(not isinstance(w, str | int) or w == "" for w in words):
+            raise WarningRulesError(f"{where}: expected a non-empty list of words")
+        lexicons[name] = [str(word) for word in words]
+    for name in lexicons:  # each lexicon alone must expand and compile, so an error names it
+        _compile(f"{{{name}}}", f"{path}: lexicons.{name}", lexicons)
+    return lexicons
+
+
+def _category(item: Any, where: str, lexicons: Mapping[str, list[str]]) -> WarningCategory:
     if not isinstance(item, dict):
         raise WarningRulesError(f"{where}: expected a mapping with {', '.join(REQUIRED)}")
     missing = [key for key in REQUIRED if item.get(key) in (None, "", [])]
@@ -116,14 +174,18 @@ def _category(item: Any, where: str) -> WarningCategory:
     grade = item["grade"]
     if isinstance(grade, bool) or grade not in (1, 2, 3):
         raise WarningRulesError(f"{where}: grade must be 1, 2 or 3, not {grade!r}")
+    framing = str(item.get("framing") or "suppress")
+    if framing not in FRAMING_MODES:
+        raise WarningRulesError(f"{where}: framing must be one of {', '.join(FRAMING_MODES)}, not {framing!r}")
     return WarningCategory(
         id=str(item["id"]),
         label=str(item["label"]),
         grade=int(grade),
-        patterns=tuple(_compile(p, where) for p in item["patterns"]),
-        exclude=tuple(_compile(p, where) for p in item.get("exclude") or ()),
+        patterns=tuple(_compile(p, where, lexicons) for p in item["patterns"]),
+        exclude=tuple(_compile(p, where, lexicons) for p in item.get("exclude") or ()),
         negatable=bool(item.get("negatable", True)),
         driver_notice=str(item.get("driver_notice") or ""),
+        framing=framing,
     )
 
 
@@ -139,17 +201,21 @@ def load_warnings(path: Path) -> WarningRules:
     items = raw.get("categories") if isinstance(raw, dict) else None
     if not isinstance(items, list) or not items:
         raise WarningRulesError(f"{path}: expected a non-empty list under 'categories'")
+    lexicons = _lexicons(raw.get("lexicons"), path)
     categories: list[WarningCategory] = []
     for index, item in enumerate(items):
         name = item.get("id") if isinstance(item, dict) else None
-        category = _category(item, f"{path}: categories[{index}] ({name})")
+        category = _category(item, f"{path}: categories[{index}] ({name})", lexicons)
         if any(seen.id == category.id for seen in categories):
             raise WarningRulesError(f"{path}: categories[{index}] ({name}): duplicate id")
         categories.append(category)
-    negation = raw.get("negation")
+    negation, framing, first_person = raw.get("negation"), raw.get("framing"), raw.get("first_person")
+    person = _compile(first_person, f"{path}: first_person", lexicons) if first_person else None
+    window = int(raw.get("framing_window", 12))
     return WarningRules(
         categories=tuple(categories),
         traditional=_traditional(raw.get("traditional"), path),
-        negation=_compile(negation, f"{path}: negation") if negation else None,
+        negation=_compile(negation, f"{path}: negation", lexicons) if negation else None,
         negation_window=int(raw.get("negation_window", 4)),
+        framing=Framing(_compile(framing, f"{path}: framing", lexicons), person, window) if framing else None,
     )

@@ -7,7 +7,9 @@ import re
 from sqlalchemy import select
 
 from storage.models import Attachment, Case, CaseEvent, CaseKind, Message
-from tests.support.stack import Driver, RunningStack, last_with_buttons, texts
+from tests.e2e.conftest import STAFF_CHAT_ID
+from tests.e2e.test_staff_desk import case_row, topic_of
+from tests.support.stack import Driver, RunningStack, StaffMember, last_with_buttons, texts
 
 CASE_NUMBER = re.compile(r"TS-\d{4}-\d{6}")
 
@@ -78,12 +80,29 @@ async def test_a_legal_question_is_answered_with_its_article(new_driver) -> None
     assert "第三十三条" in reply and "初次违法且危害后果轻微并及时改正的" in reply
 
 
-async def test_asking_for_a_person_hands_the_conversation_to_staff(stack: RunningStack, new_driver) -> None:
+async def test_asking_for_a_person_opens_a_case_whose_topic_gets_the_next_messages(
+    stack: RunningStack, new_driver
+) -> None:
     driver: Driver = new_driver()
-    assert "人工" in texts(await driver.say("转人工"))
-    assert "工作人员" in texts(await driver.say("你好，我在等人"))
-    await driver.api.send_text(driver.user_id, "还在吗")
-    await driver.expect_silence()
+    reply = texts(await driver.say("转人工"))
+    number = CASE_NUMBER.search(reply)
+    assert "人工" in reply and number, reply
+    await driver.api.send_text(driver.user_id, "我的车在检测站被扣了三天了，一直没人处理")
+    thread = await topic_of(stack, number.group(0))
+    clerk = StaffMember(stack.api, STAFF_CHAT_ID, 800_100_001)
+    await clerk.wait_posted(thread, "被扣了三天")
+    said = texts(stack.api.sent(driver.user_id)[driver.seen :])
+    assert "被扣" not in said and "没完全明白" not in said  # the bot stayed out of it
+
+
+async def test_two_unclear_messages_in_a_row_bring_a_person(stack: RunningStack, new_driver) -> None:
+    driver: Driver = new_driver()
+    assert "没完全明白" in texts(await driver.say("那个啥 就是上回那个事"))
+    reply = texts(await driver.say("就那个 你懂的 咋整"))
+    number = CASE_NUMBER.search(reply)
+    assert number and "工作人员" in reply, reply
+    case = case_row(stack, number.group(0))
+    assert case.escalation_reason == "low_confidence" and "上回那个事" in case.summary
 
 
 async def test_an_unclear_message_gets_a_question_with_buttons_not_a_guess(stack: RunningStack, new_driver) -> None:

@@ -47,16 +47,27 @@ async def wait_for(predicate: Any, timeout: float = 15.0) -> None:
     raise TimeoutError("condition not met")
 
 
-async def file_complaint(driver: Driver, text: str, when: str = "今天上午10点") -> str:
-    """Complaint → form → confirm; the case number from the receipt."""
+async def file_complaint(driver: Driver, text: str, when: str = "今天上午10点", place: str = "S202线") -> str:
+    """Complaint → the form's questions → confirm; the case number from the receipt."""
     replies = await driver.say(text)
-    if "时间" in texts(replies):
-        replies = await driver.say(when)
-    if "照片" in texts(replies):
-        replies = await driver.say("没有")
+    for _ in range(4):
+        said = texts(replies)
+        if "确认提交" in said:
+            break
+        if "时间" in said:
+            replies = await driver.say(when)
+        elif "照片" in said:
+            replies = await driver.say("跳过")
+        elif "哪里" in said or "地点" in said:
+            replies = await driver.say(place)
+        else:
+            raise AssertionError(f"unexpected reply while filing a complaint: {said}")
     replies = await driver.press(last_with_buttons(replies), "确认提交")
     number = CASE_NUMBER.search(texts(replies))
     assert number, texts(replies)
+    # once the topic is open, the driver is asked whether staff may see who they are
+    await wait_for(lambda: any("是否同意" in str(m.get("text")) for m in driver.api.sent(driver.user_id)))
+    driver.seen = len(driver.api.sent(driver.user_id))
     return number.group(0)
 
 

@@ -14,6 +14,9 @@ RULES = load_warnings(PROJECT_ROOT / "data" / "warnings.yml")
 CASES = yaml.safe_load((Path(__file__).parent / "warnings_cases.yml").read_text(encoding="utf-8"))
 GRADES = {category.id: category.grade for category in RULES.categories}
 ALWAYS_CAUGHT = ("self_harm", "violence")
+# sections the patterns were tuned on: each must reach the tuning thresholds on its own
+TUNED = ("tuning", "tuning_from_blind_1", "tuning_families")
+MIN_TUNED_RECALL, MAX_TUNED_FALSE_ALARMS = 0.9, 0.05
 
 
 def _caught(rules: WarningRules, text: str, category: str) -> bool:
@@ -57,16 +60,36 @@ def test_the_case_file_is_big_enough_and_covers_every_category() -> None:
     assert 25 <= len(CASES["holdout"]["positive"]) + len(CASES["holdout"]["negative"]) <= 40
 
 
-def test_drivers_in_danger_are_flagged_and_ordinary_complaints_are_not() -> None:
-    recall, false_positive_rate = _report("tuning")
-    assert recall >= 0.9
-    assert false_positive_rate <= 0.05
+@pytest.mark.parametrize("section", TUNED)
+def test_drivers_in_danger_are_flagged_and_ordinary_complaints_are_not(section: str) -> None:
+    recall, false_positive_rate = _report(section)
+    assert recall >= MIN_TUNED_RECALL
+    assert false_positive_rate <= MAX_TUNED_FALSE_ALARMS
 
 
 def test_every_self_harm_and_violence_message_is_caught() -> None:
-    sections = ("tuning", "holdout")  # not "blind": it records known gaps
+    sections = (*TUNED, "holdout")  # not "blind" / "untuned_2": they record known gaps
     missed = [case["text"] for section in sections for case in _misses(section) if case["category"] in ALWAYS_CAUGHT]
     assert missed == []
+
+
+def test_every_section_of_the_case_file_is_reported() -> None:
+    """Data-driven: every section in warnings_cases.yml, present or added later, is checked and printed."""
+    print()
+    rows = []
+    for section, cases in CASES.items():
+        assert set(cases) == {"positive", "negative"} and cases["positive"] and cases["negative"], section
+        assert {case["category"] for case in cases["positive"]} <= set(GRADES), section
+        caught = len(cases["positive"]) - len(_misses(section))
+        false_alarms = len(_false_alarms(section))
+        rows.append((section, caught, len(cases["positive"]), false_alarms, len(cases["negative"])))
+    for section, caught, positives, false_alarms, negatives in rows:
+        tuned = "tuned" if section in TUNED else "reported"
+        print(
+            f"{section:<22} {tuned:<8} recall {caught}/{positives} = {caught / positives:.2f}   "
+            f"false alarms {false_alarms}/{negatives} = {false_alarms / negatives:.2f}"
+        )
+    assert set(TUNED) <= set(CASES)
 
 
 def test_the_untuned_holdout_is_reported() -> None:
@@ -122,6 +145,23 @@ def test_full_width_spaced_and_traditional_text_is_normalised(text: str) -> None
     assert RULES.assess(text) is not None
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("年检的时候底盘有点漏油会不会判不合格", None),
+        ("看新闻说外地有个货车司机轻生了 是真的假的", None),
+        ("去年这里翻过一辆车 现在还限速吗", None),
+        ("刹车失灵了 咋办", "safety_hazard"),  # plain 咋办 / 会不会 is not framing
+        ("桥裂了会不会塌", "safety_hazard"),
+        ("听说有人想不开 我也不想活了", "self_harm"),  # first person keeps self_harm and violence
+        ("去年他们打过我 现在又来了", "violence"),
+    ],
+)
+def test_a_question_about_a_rule_or_a_reported_event_is_not_a_warning(text: str, category: str | None) -> None:
+    assessment = RULES.assess(text)
+    assert (assessment.categories[0] if assessment else None) == category
+
+
 def test_negations_do_not_fire_but_self_harm_ignores_them() -> None:
     assert RULES.assess("没有人打人") is None
     assert RULES.assess("不是要曝光 就问问") is None
@@ -135,6 +175,10 @@ def test_negations_do_not_fire_but_self_harm_ignores_them() -> None:
         ("  - id: media\n    label: 媒体\n    grade: 3\n    patterns: ['记者(']\n", "bad regex"),
         ("  - id: media\n    label: 媒体\n    grade: 7\n    patterns: [记者]\n", "grade must be 1, 2 or 3"),
         ("  - id: media\n    label: 媒体\n    grade: 3\n    patterns: [记者]\n    exclude: ['[']\n", "bad regex"),
+        (
+            "  - id: media\n    label: 媒体\n    grade: 3\n    patterns: [记者]\n    framing: always\n",
+            "framing must be",
+        ),
     ],
 )
 def test_a_malformed_entry_names_the_file_and_the_entry(tmp_path: Path, body: str, problem: str) -> None:
@@ -166,3 +210,46 @@ def test_a_file_without_categories_is_rejected(tmp_path: Path) -> None:
 def test_the_real_rules_load_with_every_grade() -> None:
     assert {"self_harm", "violence", "safety_hazard", "crowd", "media"} <= set(GRADES)
     assert GRADES["self_harm"] == GRADES["violence"] == 1 and GRADES["media"] == 3
+
+
+def test_lexicons_are_expanded_into_the_patterns(tmp_path: Path) -> None:
+    rules_file = tmp_path / "warnings.yml"
+    rules_file.write_text(
+        "lexicons:\n  hit: [打, 揍]\n  victim: ['{me}', 司机]\n  me: [我, 俺]\n"
+        "categories:\n  - id: violence\n    label: 暴力\n    grade: 1\n    patterns: ['{hit}.{0,2}{victim}']\n",
+        encoding="utf-8",
+    )
+    rules = load_warnings(rules_file)
+    assert rules.assess("他们揍了俺") is not None and rules.assess("打车去车站") is None
+
+
+@pytest.mark.parametrize(
+    ("lexicons", "pattern", "problem"),
+    [
+        ("  hit: [打]\n", "'{hti}.{0,2}我'", "unknown lexicon {hti}"),
+        ("  hit: ['(打']\n", "'{hit}'", "lexicons.hit: bad regex"),
+        ("  hit: []\n", "'{hit}'", "lexicons.hit: expected a non-empty list"),
+        ("  a: ['{b}']\n  b: ['{a}']\n", "'{a}'", "nests deeper"),
+    ],
+)
+def test_a_bad_lexicon_names_the_file_and_the_entry(tmp_path: Path, lexicons: str, pattern: str, problem: str) -> None:
+    bad = tmp_path / "warnings.yml"
+    body = f"categories:\n  - id: violence\n    label: 暴力\n    grade: 1\n    patterns: [{pattern}]\n"
+    bad.write_text("lexicons:\n" + lexicons + body, encoding="utf-8")
+    with pytest.raises(WarningRulesError) as raised:
+        load_warnings(bad)
+    assert str(bad) in str(raised.value) and problem in str(raised.value)
+
+
+def test_a_blind_set_written_without_seeing_the_rules_keeps_its_floor() -> None:
+    """tests/unit/warnings_blind_2.yml was written by someone who never saw the rules and is never tuned on.
+
+    Measured when it was written: recall 0.82 (self-harm 26/33, violence 32/33, safety 25/33, crowd 23/33,
+    media 29/33), false alarms 5/164. The floor guards against a rule change that quietly loses recall.
+    """
+    blind = yaml.safe_load((Path(__file__).parent / "warnings_blind_2.yml").read_text(encoding="utf-8"))
+    caught = [RULES.assess(case["text"]) is not None for case in blind["positives"]]
+    alarms = [RULES.assess(case["text"]) is not None for case in blind["negatives"]]
+    recall, false_alarms = sum(caught) / len(caught), sum(alarms) / len(alarms)
+    print(f"blind set 2: recall {recall:.2f}, false alarms {false_alarms:.2f}")
+    assert recall >= 0.78 and false_alarms <= 0.05
