@@ -27,6 +27,8 @@ ALREADY_RATED = "这个案件已经评价过了，谢谢您。"
 COMMENT_THANKS = "已记录您的意见，谢谢！"
 CONSENT_YES = "好的，承办人员可以看到您的昵称和用户名，仅用于办理本案。"
 CONSENT_NO = "好的，工作人员只会看到匿名编号。"
+CONSENT_PHONE = "如希望承办人员电话联系您，可以点下方按钮提供手机号（可选）。"
+CONTACT_SAVED = "已收到您的手机号，只提供给您同意的案件的承办人员。"
 
 
 class DriverDesk:
@@ -45,7 +47,19 @@ class DriverDesk:
             return self._consent(conversation_id, data)
         if inbound.kind == "text" and inbound.reply_to_message_id is not None:
             return self._comment(conversation_id, inbound)
+        if inbound.kind == "contact" and inbound.contact_phone:
+            return self._phone(conversation_id, inbound.contact_phone)
         return None
+
+    def _phone(self, conversation_id: int, phone: str) -> list[Reply]:
+        """Kept with the Telegram identity, apart from what staff see; shown only for cases the driver agreed to."""
+        with self.deps.sessions.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            reporter = session.get(Reporter, conversation.reporter_id) if conversation else None
+            if reporter is None:
+                return [(CONTACT_SAVED, {"remove_keyboard": True})]
+            reporter.identity.phone = phone
+        return [(CONTACT_SAVED, {"remove_keyboard": True})]
 
     async def _rate(self, conversation_id: int, data: str) -> list[Reply]:
         _, case_text, choice = (data.split(":") + ["", ""])[:3]
@@ -83,7 +97,9 @@ class DriverDesk:
                 return [("这个按钮已失效。", None)]
             case.contact_consent = choice == "1"
             record_event(session, case, actor="driver", action="consent", note="同意" if choice == "1" else "不同意")
-        return [(CONSENT_YES if choice == "1" else CONSENT_NO, None)]
+        if choice != "1":
+            return [(CONSENT_NO, None)]
+        return [(CONSENT_YES, None), (CONSENT_PHONE, {"request_contact": "📱 提供手机号"})]
 
     def _comment(self, conversation_id: int, inbound: Inbound) -> list[Reply] | None:
         with self.deps.sessions.begin() as session:

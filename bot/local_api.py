@@ -473,6 +473,11 @@ class LocalBotApi:
     async def send_location(self, user_id: int, latitude: float, longitude: float) -> int:
         return await self._send_private(user_id, {"location": {"latitude": latitude, "longitude": longitude}})
 
+    async def send_contact(self, user_id: int, phone_number: str, *, own: bool = True) -> int:
+        """The user shares a contact card (their own, as a request_contact button sends, unless own=False)."""
+        contact = {"phone_number": phone_number, "first_name": "司机", "user_id": user_id if own else user_id + 1}
+        return await self._send_private(user_id, {"contact": contact})
+
     async def send_sticker(self, user_id: int, emoji: str = "😀") -> int:
         stored = self._store_file("stickers", "webp", b"RIFF\x00\x00\x00\x00WEBP")
         sticker = {

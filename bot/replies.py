@@ -6,7 +6,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import (
+    Bot,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -14,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 logger = logging.getLogger(__name__)
 
 CALLBACK_DATA_LIMIT = 64
+ReplyMarkup = InlineKeyboardMarkup | ForceReply | ReplyKeyboardMarkup | ReplyKeyboardRemove
 TELEGRAM_TEXT_LIMIT = 4096
 
 
@@ -25,11 +35,16 @@ def _button(b: dict[str, Any]) -> InlineKeyboardButton:
     return InlineKeyboardButton(str(b.get("title"))[:64], callback_data=str(b.get("payload"))[:CALLBACK_DATA_LIMIT])
 
 
-def keyboard(markup: dict[str, Any] | None) -> InlineKeyboardMarkup | ForceReply | None:
-    """Rasa buttons (one per row), explicit rows of buttons, or a prompt for a reply."""
+def keyboard(markup: dict[str, Any] | None) -> ReplyMarkup | None:
+    """Rasa buttons (one per row), explicit rows of buttons, a prompt for a reply, or a contact button."""
     markup = markup or {}
     if markup.get("force_reply"):
         return ForceReply(input_field_placeholder=markup.get("placeholder"))
+    if markup.get("request_contact"):
+        button = KeyboardButton(str(markup["request_contact"]), request_contact=True)
+        return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+    if markup.get("remove_keyboard"):
+        return ReplyKeyboardRemove()
     rows = [[_button(b)] for b in markup.get("buttons") or [] if b.get("title") and b.get("payload")]
     rows += [[_button(b) for b in row if b.get("title") and b.get("payload")] for row in markup.get("rows") or []]
     rows = [row for row in rows if row]

@@ -35,6 +35,7 @@ class Inbound:
     callback_query_id: str | None = None
     private: bool = True
     reply_to_message_id: int | None = None
+    contact_phone: str | None = None  # the driver's own phone, shared with Telegram's contact button
 
 
 def clean_text(text: str) -> str:
@@ -167,6 +168,10 @@ def classify(update: Update) -> Inbound | None:
             attachment={"kind": "location", "latitude": loc.latitude, "longitude": loc.longitude},
             **base,
         )
+    if message.contact is not None:
+        own = message.contact.user_id == message.from_user.id
+        phone = clean_text(message.contact.phone_number or "")[:32] if own else None
+        return Inbound(kind="contact", text=None, contact_phone=phone, direct_reply=None if own else texts.NOT_OWN_CONTACT, **base)
     if message.sticker is not None:
         return Inbound(kind="sticker", text=message.sticker.emoji, direct_reply=texts.STICKER, **base)
     return Inbound(kind="other", text=None, direct_reply=texts.UNSUPPORTED, **base)

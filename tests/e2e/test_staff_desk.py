@@ -163,3 +163,30 @@ async def test_a_non_staff_button_press_is_refused_and_logged(stack: RunningStac
         assert refused.first() is not None
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None and conversation.mode is ConversationMode.waiting_staff
+
+
+async def test_staff_see_who_the_driver_is_only_after_consent_and_each_look_is_recorded(
+    stack: RunningStack, new_driver
+) -> None:
+    driver: Driver = new_driver("赵师傅")
+    number = await file_complaint(driver, "我要投诉G309治超站过磅员收钱放行")
+    thread = await topic_of(stack, number)
+    clerk = staff(stack)
+    await clerk.say(thread, "/identity")
+    await clerk.wait_posted(thread, "未同意提供身份")
+
+    consent = next(m for m in stack.api.sent(driver.user_id) if "是否同意" in str(m.get("text")))
+    replies = await driver.press(consent, "同意提供")
+    assert stack.api.sent(driver.user_id)[-1]["reply_markup"]["keyboard"][0][0]["request_contact"] is True
+    assert "手机号" in texts(replies)
+    await stack.api.send_contact(driver.user_id, "13812345678")
+    assert "已收到您的手机号" in texts(await driver._collect())
+    await clerk.say(thread, "/identity")
+    shown = await clerk.wait_posted(thread, "本次查看已记录）")
+    assert "赵师傅" in shown["text"] and "13812345678" in shown["text"]
+    with stack.deps.sessions() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        looks = session.scalars(
+            select(CaseEvent.action).where(CaseEvent.case_id == case.id, CaseEvent.action.like("identity_%"))
+        ).all()
+        assert looks == ["identity_refused", "identity_viewed"]
