@@ -50,6 +50,8 @@ def escalate_conversation(tracker: Tracker, reason: str) -> str:
         kind = CaseKind.legal_consultation if legal else CaseKind.service_request
         route = deps().routing.route(kind.value, summary)
         values = {"request": summary, "messages": texts}
+        if legal and reason == "human_handoff":
+            reason = "legal_unanswered"
         return open_case(session, conversation, tracker, kind, route, summary, values, reason).number
 
 

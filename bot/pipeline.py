@@ -158,7 +158,7 @@ class Pipeline:
         replies: list[Reply] = []
         if inbound.kind in WARNING_KINDS:
             replies += await self._driver_desk.warn(state.id, message_id, inbound.text)
-        if state.mode is ConversationMode.waiting_staff and inbound.kind != "command":
+        if state.mode is ConversationMode.waiting_staff and inbound.kind not in ("command", "button"):
             if await self._driver_desk.relay(state.id, message_id, inbound):
                 return replies, None  # staff have the conversation: the bot stays silent
             with self._deps.sessions.begin() as session:

@@ -227,7 +227,6 @@ class Case(Base):
     referral: Mapped[str | None] = mapped_column(String(64))  # where a case not accepted was sent
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
-    conversation: Mapped[Conversation] = relationship(foreign_keys=[conversation_id])
 
 
 class CaseEvent(Base):
