@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,7 +67,8 @@ def time_left_label(calendar: WorkCalendar, due: datetime, now: datetime) -> str
         return "超期"
     hours = calendar.working_hours_between(now, due)
     if hours < WORKDAY_HOURS:
-        return f"剩{max(hours, 0.1):.1f}工时"
+        # whole hours, so a title changes at most hourly (editing a topic counts against the group's flood limit)
+        return f"剩{max(math.ceil(hours), 1)}工时"
     # whole working days up to the due date, the way the deadline itself was counted
     today, last = now.astimezone(calendar.tz).date(), due.astimezone(calendar.tz).date()
     days = sum(calendar.is_working_day(today + timedelta(days=n)) for n in range(1, (last - today).days + 1))

@@ -97,6 +97,9 @@ async def test_a_complaint_goes_from_topic_to_rating(stack: RunningStack, new_dr
     reply = texts(await driver._collect())
     assert "局财务审计科" in reply and "已联系治超站核实" in reply and "张科员" not in reply
     assert case_row(stack, number).first_feedback_at is not None
+    await stack.api.send_group_photo(STAFF_CHAT_ID, clerk.user_id, message_thread_id=thread, caption="请看整改通知")
+    (photo,) = await driver._collect()
+    assert photo["method"] == "sendPhoto" and "局财务审计科" in photo["caption"] and "请看整改通知" in photo["caption"]
 
     # someone outside the staff group cannot close it; an extension needs a supervisor
     outsider = staff(stack, "路人甲", member=False)
@@ -190,3 +193,31 @@ async def test_staff_see_who_the_driver_is_only_after_consent_and_each_look_is_r
             select(CaseEvent.action).where(CaseEvent.case_id == case.id, CaseEvent.action.like("identity_%"))
         ).all()
         assert looks == ["identity_refused", "identity_viewed"]
+
+
+async def test_card_buttons_reassign_without_the_unit_complained_about_and_refer_elsewhere(
+    stack: RunningStack, new_driver
+) -> None:
+    driver: Driver = new_driver()
+    number = await file_complaint(driver, "执法大队的人在G309检查时骂人，态度恶劣")
+    thread = await topic_of(stack, number)
+    clerk = staff(stack)
+    card = await clerk.wait_posted(thread, "置信度")
+    assert "回避：市交通运输综合执法大队" in card["text"]
+
+    await clerk.press(card["message"], "🔁 改派单位")
+    picker = await clerk.wait_posted(thread, "请选择承办单位")
+    titles = [b["text"] for row in picker["reply_markup"]["inline_keyboard"] for b in row]
+    assert "市交通运输综合执法大队" not in titles and "局政工科" in titles
+    await clerk.press(picker["message"], "局政工科")
+    await clerk.wait_posted(thread, "已转办：局政工科")
+    assert "转交局政工科办理" in texts(await driver._collect())
+
+    await clerk.press(card["message"], "🚫 不予受理")
+    referrals = await clerk.wait_posted(thread, "不予受理，并告知")
+    await clerk.press(referrals["message"], "公安交警（122）")
+    told = texts(await driver._collect())
+    assert "不予受理" in told and "122" in told
+    case = case_row(stack, number)
+    assert case.state is CaseState.not_accepted and case.referral == "公安交警（122）"
+    await wait_for(lambda: stack.api.topics[(STAFF_CHAT_ID, thread)]["is_closed"])

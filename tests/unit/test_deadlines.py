@@ -62,8 +62,9 @@ def test_working_hours_left_skip_the_holiday() -> None:
 
 
 def test_topic_titles_show_working_time_left() -> None:
-    assert time_left_label(CALENDAR, at(2026, 10, 8, 10, 0), at(2026, 9, 30, 17, 0)) == "剩2.0工时"
+    assert time_left_label(CALENDAR, at(2026, 10, 8, 10, 0), at(2026, 9, 30, 17, 0)) == "剩2工时"
     assert time_left_label(CALENDAR, at(2026, 10, 13, 17, 30), at(2026, 9, 30, 15, 0)) == "剩5工作日"
+    assert time_left_label(CALENDAR, at(2026, 10, 8, 10, 0), at(2026, 10, 8, 9, 45)) == "剩1工时"
     assert time_left_label(CALENDAR, at(2026, 9, 30, 17, 0), at(2026, 9, 30, 17, 1)) == "超期"
 
 
