@@ -106,6 +106,7 @@ class StaffDesk:
         await send_text(self.bot, self.staff_chat_id, card, markup, thread_id=thread_id)
         for item in media:
             await self._post_media(thread_id, item)
+        await self._post_waiting_messages(case_id, thread_id)
         if first_time:
             if urgent:
                 await self.alert_supervisors(f"🚨 紧急案件 <b>{number}</b> 已建话题：{escape(title)}")
@@ -117,6 +118,28 @@ class StaffDesk:
     def _case_media(session: Session, case_id: int) -> list[MediaItem]:
         rows = session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id))
         return [media_item(a) for a in rows]
+
+    async def _post_waiting_messages(self, case_id: int, thread_id: int) -> None:
+        """Texts the driver sent to staff while the topic could not be opened are posted now, in order."""
+        assert self.staff_chat_id is not None
+        with self.deps.sessions.begin() as session:
+            case = session.get(Case, case_id)
+            assert case is not None
+            conversation = session.get(Conversation, case.conversation_id)
+            if conversation is None or conversation.handoff_case_id != case_id:
+                return
+            rows = convs.unrelayed_inbound(session, conversation.id, case.created_at)
+            reporter = session.get(Reporter, case.reporter_id)
+            who = reporter.pseudonym if reporter else "驾驶员"
+            waiting = [(row.id, row.text or "") for row in rows if row.text]
+            consent = case.contact_consent
+        for row_id, text in waiting:
+            shown = text if consent else t.mask_phones(text)
+            await send_text(self.bot, self.staff_chat_id, f"🧑 <b>{who}</b>（稍早）：{escape(shown)}", None, thread_id=thread_id)
+            with self.deps.sessions.begin() as session:
+                row = session.get(Message, row_id)
+                if row is not None:
+                    row.sent = True
 
     async def post(self, case_id: int, text: str, markup: Markup = None) -> int | None:
         """Post in the case's topic; a topic deleted by hand is opened again with the card first."""

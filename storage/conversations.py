@@ -162,3 +162,21 @@ def unlinked_attachments(session: Session, conversation_id: int) -> list[Attachm
             .order_by(Attachment.id)
         )
     )
+
+
+def unrelayed_inbound(session: Session, conversation_id: int, since: datetime) -> list[Message]:
+    """The driver's texts after `since` that were not relayed to staff and never went to Rasa (no intent)."""
+    return list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "in",
+                Message.sent.is_(False),
+                Message.created_at > since,
+                Message.kind == "text",
+                Message.intent.is_(None),
+            )
+            .order_by(Message.id)
+        )
+    )

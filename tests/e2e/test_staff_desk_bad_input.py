@@ -6,8 +6,9 @@ import asyncio
 
 from storage.models import CaseState
 from tests.e2e.conftest import STAFF_CHAT_ID
-from tests.e2e.test_staff_desk import case_row, file_complaint, staff, topic_of, wait_for
-from tests.support.stack import Driver, RunningStack, texts
+from tests.e2e.test_desk_clock import _clock
+from tests.e2e.test_staff_desk import CASE_NUMBER, case_row, file_complaint, staff, topic_of, wait_for
+from tests.support.stack import Driver, RunningStack, last_with_buttons, texts
 
 ANSWER = "/answer 事实：已核实。\n依据：《道路运输条例》第三十四条。\n结果：已督促整改。"
 
@@ -100,3 +101,29 @@ async def test_with_several_open_cases_messages_go_to_the_handed_off_one(stack: 
     await clerk.wait_posted(second_topic, "没发票是规定")
     assert not any("没发票是规定" in str(p.get("text")) for p in clerk.posted(first_topic))
     assert case_row(stack, first).state is not CaseState.closed
+
+
+async def test_what_the_driver_wrote_while_no_topic_could_be_opened_reaches_it_later(
+    stack: RunningStack, new_driver
+) -> None:
+    driver: Driver = new_driver()
+    stack.api.fail_next("createForumTopic", 500, times=3)  # Telegram hiccups while the case is escalated
+    number = await file_complaint_without_topic(driver, "我要投诉S202服务区停车场乱收停车费")
+    assert "工作人员" in texts(await driver.say("收了我三十块，也不给票"))  # kept; staff will see it
+    await _clock(stack).tick()  # the desk clock's next pass opens the topic
+    thread = await topic_of(stack, number)
+    clerk = staff(stack)
+    await clerk.wait_posted(thread, "收了我三十块")
+
+
+async def file_complaint_without_topic(driver: Driver, text: str) -> str:
+    replies = await driver.say(text)
+    for _ in range(4):
+        said = texts(replies)
+        if "确认提交" in said:
+            break
+        replies = await driver.say("今天上午10点" if "时间" in said else "跳过" if "照片" in said else "S202线")
+    replies = await driver.press(last_with_buttons(replies), "确认提交")
+    number = CASE_NUMBER.search(texts(replies))
+    assert number, texts(replies)
+    return number.group(0)
