@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import conversation_session, deps, latest_intent, open_case, recent_user_texts
+from actions.stations import nearby_text
+from complaints.clock import utcnow
 from storage.cases import latest_open_case
-from storage.conversations import unlinked_attachments
+from storage.conversations import latest_location, unlinked_attachments
 from storage.desk import hand_to_staff
 from storage.models import CaseKind
 
@@ -94,9 +98,15 @@ class ActionAttachmentReceived(Action):
                 for attachment in unlinked_attachments(session, conversation.id):
                     attachment.case_id = case.id
         if intent == "share_location":
-            dispatcher.utter_message(
-                text="已收到您的位置。需要投诉请直接描述情况，需要热水、休息等服务请告诉我需要什么。"
-            )
+            service = tracker.get_slot("pending_service")
+            with conversation_session(tracker) as (session, conversation):
+                point = latest_location(session, conversation.id, utcnow() - timedelta(minutes=10))
+            if point is None:
+                dispatcher.utter_message(text="已收到您的位置。需要热水、休息等服务请告诉我需要什么。")
+            else:
+                directory = deps().stations
+                dispatcher.utter_message(text=nearby_text(directory, *point, service, "您", utcnow()))
+            return [SlotSet("pending_service", None)]
         elif case_number:
             dispatcher.utter_message(text=f"已收到，已附到您的案件 <b>{case_number}</b>。如需补充说明请直接留言。")
         else:

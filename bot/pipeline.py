@@ -176,7 +176,7 @@ class Pipeline:
         for index, text in enumerate(inbound.rasa_texts):
             metadata = {"update_id": update_id, "kind": inbound.kind}
             turns.append(await self._rasa.send(state.rasa_sender_id, text, f"{update_id}-{index}", metadata))
-            replies.extend((r.text, {"buttons": r.buttons} if r.buttons else None) for r in turns[-1].replies)
+            replies.extend((r.text, r.markup) for r in turns[-1].replies)
         if not turns:
             return replies, None
         if not any(turn.replies for turn in turns):

@@ -21,6 +21,11 @@ class RasaUnavailable(RuntimeError):
 class BotReply:
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
+    custom: dict[str, Any] = field(default_factory=dict)  # e.g. {"request_location": "📍 发送我的位置"}
+
+    @property
+    def markup(self) -> dict[str, Any] | None:
+        return ({"buttons": self.buttons} if self.buttons else {}) | self.custom or None
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,14 @@ def _best_intent(parse: dict[str, Any]) -> tuple[str | None, float | None]:
 
 
 def parse_turn(body: dict[str, Any]) -> RasaTurn:
-    replies = [
-        BotReply(text=str(m.get("text") or ""), buttons=list(m.get("buttons") or []))
-        for m in body.get("messages") or []
-        if m.get("text") or m.get("buttons")
-    ]
+    replies: list[BotReply] = []
+    for m in body.get("messages") or []:
+        custom = m.get("custom") if isinstance(m.get("custom"), dict) else {}
+        if m.get("text") or m.get("buttons"):
+            replies.append(BotReply(str(m.get("text") or ""), list(m.get("buttons") or []), custom))
+        elif custom and replies:  # Rasa sends an utterance's custom part as its own message
+            last = replies[-1]
+            replies[-1] = BotReply(last.text, last.buttons, last.custom | custom)
     parse = body.get("parse") or {}
     intent, confidence = _best_intent(parse)
     return RasaTurn(

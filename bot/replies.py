@@ -43,6 +43,9 @@ def keyboard(markup: dict[str, Any] | None) -> ReplyMarkup | None:
     if markup.get("request_contact"):
         button = KeyboardButton(str(markup["request_contact"]), request_contact=True)
         return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+    if markup.get("request_location"):
+        button = KeyboardButton(str(markup["request_location"]), request_location=True)
+        return ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
     if markup.get("remove_keyboard"):
         return ReplyKeyboardRemove()
     rows = [[_button(b)] for b in markup.get("buttons") or [] if b.get("title") and b.get("payload")]

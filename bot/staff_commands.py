@@ -261,9 +261,14 @@ class StaffCommands:
         with self.deps.sessions.begin() as session:
             case, _ = self._case_view(session, case_id)
             d.assign(session, case, unit, self.deps.routing.units, self._actor(action), utcnow())
-            number = case.number
+            number, station = case.number, (case.fields or {}).get("station")
+            request = (case.fields or {}).get("request") or case.summary
         await self.desk.refresh_title(case_id)
-        await self._tell_driver(case_id, f"您的案件 <b>{number}</b> 已转交{escape(unit)}办理。")
+        if station:  # a service at a station: its duty officer has taken it
+            told = f"{escape(station)}值班人员已确认您的请求（{escape(request)}），编号 <b>{number}</b>。"
+        else:
+            told = f"您的案件 <b>{number}</b> 已转交{escape(unit)}办理。"
+        await self._tell_driver(case_id, told)
         return f"✅ 已转办：{escape(unit)}（{escape(action.name or '')}）"
 
     async def unit_picker(self, action: StaffAction, case_id: int) -> str | None:

@@ -9,8 +9,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from complaints.config import Settings, load_settings
+from complaints.legal_kb import LegalKb, load_kb
 from complaints.referrals import Referral, load_referrals
 from complaints.routing import RoutingTable, load_routing
+from complaints.stations import Directory, load_stations
 from complaints.warnings import WarningRules, load_warnings
 from complaints.workdays import WorkCalendar, load_calendar
 from storage.db import make_engine, make_session_factory
@@ -25,11 +27,15 @@ class Deps:
     routing: RoutingTable
     warnings: WarningRules
     referrals: dict[str, Referral]
+    legal: LegalKb
+    stations: Directory
 
 
 def build_deps(settings: Settings) -> Deps:
     """Check the staff-edited data files and open the database; raises on a bad file."""
     data = settings.data_dir
+    referrals = load_referrals(data / "referrals.yml")
+    legal = load_kb(data / "legal", data / "legal_texts", set(referrals))
     engine = make_engine(settings.database_url)
     return Deps(
         settings=settings,
@@ -38,7 +44,9 @@ def build_deps(settings: Settings) -> Deps:
         calendar=load_calendar(settings.timezone, data / "holidays_override.yml"),
         routing=load_routing(data / "routing.yml"),
         warnings=load_warnings(data / "warnings.yml"),
-        referrals=load_referrals(data / "referrals.yml"),
+        referrals=referrals,
+        legal=legal,
+        stations=load_stations(data / "stations.yml"),
     )
 
 

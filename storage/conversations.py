@@ -180,3 +180,19 @@ def unrelayed_inbound(session: Session, conversation_id: int, since: datetime) -
             .order_by(Message.id)
         )
     )
+
+
+def latest_location(session: Session, conversation_id: int, since: datetime) -> tuple[float, float] | None:
+    """The driver's most recent shared location after `since`."""
+    row = session.scalars(
+        select(Attachment)
+        .where(
+            Attachment.conversation_id == conversation_id,
+            Attachment.kind == "location",
+            Attachment.created_at >= since,
+            Attachment.latitude.is_not(None),
+        )
+        .order_by(Attachment.id.desc())
+        .limit(1)
+    ).first()
+    return (row.latitude, row.longitude) if row is not None and row.longitude is not None else None
