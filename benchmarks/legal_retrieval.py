@@ -98,7 +98,29 @@ def report(kb: LegalKb) -> str:
                 f"| {name} | {threshold:.2f} | {s.top1:.2f} | {s.top3:.2f} | {s.answered_right:.2f} |"
                 f" {s.answered_wrong:.2f} | {s.unanswerable_answered:.2f} |"
             )
+    lines += ["", "## The decision rule in use (complaints/legal_kb.py)", "", decision_table(kb, paraphrases, unanswerable)]
     return "\n".join(lines) + "\n"
+
+
+def decision_table(kb: LegalKb, paraphrases: list[tuple[str, str]], unanswerable: list[str]) -> str:
+    """Answer outright / offer three to pick from / say it honestly: how often each happens, and how right."""
+    counts: Counter[str] = Counter()
+    for text, expected in paraphrases:
+        decision = kb.decide(text)
+        ids = [entry.id for entry in decision.entries]
+        if decision.kind == "answer":
+            counts["answered right" if ids[0] == expected else "answered wrong"] += 1
+        elif decision.kind == "choose":
+            counts["choices include it" if expected in ids else "choices miss it"] += 1
+        else:
+            counts["no answer, a person offered"] += 1
+    uncovered = Counter(kb.decide(text).kind for text in unanswerable)
+    rows = ["| held-out paraphrases | share |", "|---|---|"]
+    rows += [f"| {name} | {n / len(paraphrases):.2f} |" for name, n in sorted(counts.items())]
+    rows += ["", "| uncovered questions | share |", "|---|---|"]
+    names = {"answer": "answered anyway", "choose": "offered choices", "none": "said so, person offered"}
+    rows += [f"| {names[kind]} | {n / len(unanswerable):.2f} |" for kind, n in sorted(uncovered.items())]
+    return "\n".join(rows)
 
 
 def main() -> None:

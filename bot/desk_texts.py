@@ -23,6 +23,7 @@ GRADE_NAMES = {1: "一级（最高）", 2: "二级", 3: "三级"}
 FIELD_NAMES = {
     "description": "事情经过",
     "request": "请求",
+    "station": "站点",
     "place": "地点",
     "time": "时间",
     "evidence": "补充材料",

@@ -69,7 +69,7 @@ async def test_a_case_number_that_does_not_exist(new_driver) -> None:
 
 async def test_a_service_request_gets_a_case_unit_and_deadline(stack: RunningStack, new_driver) -> None:
     driver: Driver = new_driver()
-    reply = texts(await driver.say("乳山检测站有没有热水啊 想泡个面"))
+    reply = texts(await driver.say("车在G309上爆胎了 走不了 需要救援"))
     assert CASE_NUMBER.search(reply), reply
     assert "市交通运输综合执法大队" in reply
 
