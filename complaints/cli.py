@@ -64,6 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
         return 2
+    if args.command in ("run", "chat"):
+        from complaints.data_check import DATA_ERRORS
+        from complaints.deps import build_deps
+
+        try:
+            build_deps(settings).engine.dispose()
+        except DATA_ERRORS as exc:
+            print(f"数据文件错误 / data file error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "migrate":
         from storage.migrate import upgrade
 
