@@ -41,8 +41,9 @@ nlu-cv: env  ## stratified 5-fold cross-validation of the pipeline in config.yml
 bench: env  ## reply latency through the whole pipeline against Rasa alone
 	$(APP)/python benchmarks/latency.py
 
-bench-legal: env  ## legal retrieval on held-out phrasings (top-1 / top-3, the decision rule)
+bench-legal: env  ## legal retrieval on held-out phrasings (top-1 / top-3, the decision rule), and Rasa's ResponseSelector
 	$(APP)/python benchmarks/legal_retrieval.py
+	rasa-env/.venv/bin/python benchmarks/legal_response_selector.py
 
 env: $(APP)/complaints $(RASA)
 

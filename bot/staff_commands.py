@@ -54,7 +54,7 @@ def read_action(update: Update) -> StaffAction | None:
         parts = (query.data or "").split(":", 3)
         if len(parts) < 3 or parts[0] != "d" or not parts[2].isdigit():
             return None
-        thread = query.message.message_thread_id if query.message is not None else None  # type: ignore[union-attr]
+        thread = getattr(query.message, "message_thread_id", None)  # None for an inaccessible (old) message
         return StaffAction(
             query.from_user.id, query.from_user.full_name, thread, f"btn_{parts[1]}",
             parts[3] if len(parts) > 3 else "", None, None, query.id, int(parts[2]),

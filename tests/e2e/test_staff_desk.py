@@ -47,7 +47,9 @@ async def wait_for(predicate: Any, timeout: float = 15.0) -> None:
     raise TimeoutError("condition not met")
 
 
-async def file_complaint(driver: Driver, text: str, when: str = "今天上午10点", place: str = "S202线") -> str:
+async def file_complaint(
+    driver: Driver, text: str, when: str = "今天上午10点", place: str = "S202线", topic_opens: bool = True
+) -> str:
     """Complaint → the form's questions → confirm; the case number from the receipt."""
     replies = await driver.say(text)
     for _ in range(4):
@@ -65,6 +67,8 @@ async def file_complaint(driver: Driver, text: str, when: str = "今天上午10�
     replies = await driver.press(last_with_buttons(replies), "确认提交")
     number = CASE_NUMBER.search(texts(replies))
     assert number, texts(replies)
+    if not topic_opens:
+        return number.group(0)
     # once the topic is open, the driver is asked whether staff may see who they are
     await wait_for(lambda: any("是否同意" in str(m.get("text")) for m in driver.api.sent(driver.user_id)))
     driver.seen = len(driver.api.sent(driver.user_id))

@@ -7,8 +7,8 @@ import asyncio
 from storage.models import CaseState
 from tests.e2e.conftest import STAFF_CHAT_ID
 from tests.e2e.test_desk_clock import _clock
-from tests.e2e.test_staff_desk import CASE_NUMBER, case_row, file_complaint, staff, topic_of, wait_for
-from tests.support.stack import Driver, RunningStack, last_with_buttons, texts
+from tests.e2e.test_staff_desk import case_row, file_complaint, staff, topic_of, wait_for
+from tests.support.stack import Driver, RunningStack, texts
 
 ANSWER = "/answer 事实：已核实。\n依据：《道路运输条例》第三十四条。\n结果：已督促整改。"
 
@@ -108,22 +108,10 @@ async def test_what_the_driver_wrote_while_no_topic_could_be_opened_reaches_it_l
 ) -> None:
     driver: Driver = new_driver()
     stack.api.fail_next("createForumTopic", 500, times=3)  # Telegram hiccups while the case is escalated
-    number = await file_complaint_without_topic(driver, "我要投诉S202服务区停车场乱收停车费")
+    number = await file_complaint(driver, "我要投诉S202服务区停车场乱收停车费", topic_opens=False)
     assert "工作人员" in texts(await driver.say("收了我三十块，也不给票"))  # kept; staff will see it
     await _clock(stack).tick()  # the desk clock's next pass opens the topic
     thread = await topic_of(stack, number)
     clerk = staff(stack)
     await clerk.wait_posted(thread, "收了我三十块")
 
-
-async def file_complaint_without_topic(driver: Driver, text: str) -> str:
-    replies = await driver.say(text)
-    for _ in range(4):
-        said = texts(replies)
-        if "确认提交" in said:
-            break
-        replies = await driver.say("今天上午10点" if "时间" in said else "跳过" if "照片" in said else "S202线")
-    replies = await driver.press(last_with_buttons(replies), "确认提交")
-    number = CASE_NUMBER.search(texts(replies))
-    assert number, texts(replies)
-    return number.group(0)
