@@ -4,6 +4,7 @@ conversation, ratings and their comments, consent to show the driver's identity,
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from html import escape
 from typing import Any
 
@@ -19,6 +20,7 @@ from storage.cases import latest_open_case, record_event
 from storage.models import Attachment, Case, Conversation, Message, Reporter, WarningAlert
 
 logger = logging.getLogger(__name__)
+REPEAT_WINDOW = timedelta(hours=1)
 Reply = tuple[str, dict[str, Any] | None]
 
 THANKS_FOR_RATING = "感谢您的评价！如愿意，可以直接回复这条消息补充意见（不回复也可以）。"
@@ -156,6 +158,14 @@ class DriverDesk:
         with self.deps.sessions.begin() as session:
             if session.scalars(select(WarningAlert).where(WarningAlert.message_id == message_id)).first():
                 return []  # raised already (this update is being processed again)
+            repeated = session.scalars(
+                select(WarningAlert.id).where(
+                    WarningAlert.conversation_id == conversation_id,
+                    WarningAlert.grade == assessment.grade,
+                    WarningAlert.posted.is_(True),
+                    WarningAlert.created_at >= utcnow() - REPEAT_WINDOW,
+                )
+            ).first()
             conversation = session.get(Conversation, conversation_id)
             assert conversation is not None
             case = latest_open_case(session, conversation_id)
@@ -174,6 +184,8 @@ class DriverDesk:
                 )
             )
             case_id = case.id if case is not None else None
+        if repeated is not None:  # the same driver said it again: supervisors have it already
+            return [(notice, None) for notice in assessment.driver_notices]
         await self.desk.alert_supervisors(alert)
         if case_id is not None:
             await self.desk.refresh_title(case_id)

@@ -225,3 +225,15 @@ async def test_card_buttons_reassign_without_the_unit_complained_about_and_refer
     case = case_row(stack, number)
     assert case.state is CaseState.not_accepted and case.referral == "公安交警（122）"
     await wait_for(lambda: stack.api.topics[(STAFF_CHAT_ID, thread)]["is_closed"])
+
+
+async def test_a_graded_warning_reaches_the_supervisors_at_once_and_only_once(stack: RunningStack, new_driver) -> None:
+    driver: Driver = new_driver()
+    before = len(stack.api.sent(SUPERVISOR_CHAT_ID))
+    said = texts(await driver.say("收费站那边有人拿着刀要砍人 快来人啊"))
+    assert "110" in said
+    alerts = [s["text"] for s in stack.api.sent(SUPERVISOR_CHAT_ID)[before:] if "分级预警" in str(s["text"])]
+    assert len(alerts) == 1 and "一级" in alerts[0] and "拿着刀" in alerts[0]
+    await driver.say("他们拿刀砍人了 快点")
+    again = [s for s in stack.api.sent(SUPERVISOR_CHAT_ID)[before:] if "分级预警" in str(s["text"])]
+    assert len(again) == 1  # the same driver repeating it does not flood the supervisors
