@@ -128,5 +128,5 @@ def open_case(
         escalation_reason=reason,
     )
     case = create_case(session, new, deps().calendar, utcnow())
-    hand_to_staff(session, conversation, case)
+    hand_to_staff(conversation, case)
     return case

@@ -46,7 +46,7 @@ def escalate_conversation(tracker: Tracker, reason: str) -> str:
     with conversation_session(tracker) as (session, conversation):
         case = latest_open_case(session, conversation.id)
         if case is not None:
-            hand_to_staff(session, conversation, case)
+            hand_to_staff(conversation, case)
             return case.number
         texts = recent_user_texts(tracker, limit=3)
         summary = "；".join(texts) or "驾驶员要求人工服务"

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import datetime as dt
 import glob
-import logging
 import os
 import platform
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from nlu_cv import configure_environment  # same folder: quiet logs, no telemetry, no disk cache
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RETRIEVAL_INTENT = "legal"
@@ -63,20 +63,6 @@ class RunResult:
 # --------------------------------------------------------------------------
 # Environment and data
 # --------------------------------------------------------------------------
-
-
-def configure_environment() -> None:
-    """Quiet logs, disable telemetry and the on-disk training cache (as nlu_cv.py)."""
-    os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
-    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    logging.basicConfig(level=logging.WARNING)
-    for name in ("rasa", "tensorflow", "absl", "jieba", "py.warnings"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)
 
 
 def load_entries() -> list[dict[str, Any]]:

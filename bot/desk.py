@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -249,28 +250,32 @@ class StaffDesk:
 
     async def say_to_driver(self, conversation_id: int, text: str, markup: Markup = None) -> int | None:
         """Store the message in the driver's conversation, send it, mark it sent; None if blocked."""
-        with self.deps.sessions.begin() as session:
-            (row,) = convs.store_replies(session, conversation_id, None, [(text, markup)])
-            conversation = session.get(Conversation, conversation_id)
-            assert conversation is not None
-            row_id, chat_id = row.id, convs.chat_id_of(session, conversation)
-        telegram_id = await send_text(self.bot, chat_id, text, markup)
-        with self.deps.sessions.begin() as session:
-            if telegram_id is None:
-                row = session.get(Message, row_id)
-                if row is not None:
-                    row.kind = "undelivered"
-            convs.mark_sent(session, row_id, telegram_id)
-        return telegram_id
+        return await self._to_driver(conversation_id, text, "text", lambda chat: send_text(self.bot, chat, text, markup), markup)
 
     async def send_photo_to_driver(self, conversation_id: int, file_id: str, caption: str) -> int | None:
+        async def send(chat: int) -> int | None:
+            return await deliver(lambda: self.bot.send_photo(chat, file_id, caption=caption[:1000], parse_mode="HTML"))
+
+        return await self._to_driver(conversation_id, f"[照片] {caption}", "photo", send)
+
+    async def _to_driver(
+        self,
+        conversation_id: int,
+        stored: str,
+        kind: str,
+        send: Callable[[int], Awaitable[int | None]],
+        markup: Markup = None,
+    ) -> int | None:
+        """The outbox for the desk: stored first, sent, then marked sent ("undelivered" if the driver blocked us)."""
         with self.deps.sessions.begin() as session:
-            (row,) = convs.store_replies(session, conversation_id, None, [(f"[照片] {caption}", None)])
+            (row,) = convs.store_replies(session, conversation_id, None, [(stored, markup)])
             conversation = session.get(Conversation, conversation_id)
             assert conversation is not None
-            row.kind = "photo"
+            row.kind = kind
             row_id, chat_id = row.id, convs.chat_id_of(session, conversation)
-        telegram_id = await deliver(lambda: self.bot.send_photo(chat_id, file_id, caption=caption[:1000], parse_mode="HTML"))
+        telegram_id = await send(chat_id)
         with self.deps.sessions.begin() as session:
+            if telegram_id is None and (row := session.get(Message, row_id)) is not None:
+                row.kind = "undelivered"
             convs.mark_sent(session, row_id, telegram_id)
         return telegram_id

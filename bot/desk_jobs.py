@@ -14,13 +14,12 @@ from bot import desk_texts as t
 from bot.desk import StaffDesk
 from complaints.clock import utcnow
 from complaints.deadlines import OpenDeadline, open_deadlines, reminder_stage
-from storage.desk import OPEN_STATES, cases_with_topic
-from storage.models import CaseReminder, CaseState
+from storage.desk import OPEN_STATES, cases_on_the_clock, cases_with_topic
+from storage.models import CaseReminder
 
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 60.0
-WATCHED_STATES = (*OPEN_STATES, CaseState.closed)
 
 
 @dataclass(frozen=True)
@@ -56,11 +55,10 @@ class DeskClock:
         tz = self.deps.settings.timezone
         found = []
         with self.deps.sessions.begin() as session:
-            sent = {
-                (r.case_id, r.deadline, r.stage, r.due_at)
-                for r in session.scalars(select(CaseReminder))
-            }
-            for case in cases_with_topic(session, WATCHED_STATES):
+            watched = [c for c in cases_on_the_clock(session) if open_deadlines(c)]
+            posted = select(CaseReminder).where(CaseReminder.case_id.in_([c.id for c in watched]))
+            sent = {(r.case_id, r.deadline, r.stage, r.due_at) for r in session.scalars(posted)}
+            for case in watched:
                 for deadline in open_deadlines(case):
                     stage = reminder_stage(case, deadline, self.deps.calendar, now)
                     if stage and (case.id, deadline.key, stage, deadline.due) not in sent:

@@ -58,9 +58,8 @@ class DriverDesk:
         with self.deps.sessions.begin() as session:
             conversation = session.get(Conversation, conversation_id)
             reporter = session.get(Reporter, conversation.reporter_id) if conversation else None
-            if reporter is None:
-                return [(CONTACT_SAVED, {"remove_keyboard": True})]
-            reporter.identity.phone = phone
+            if reporter is not None:
+                reporter.identity.phone = phone
         return [(CONTACT_SAVED, {"remove_keyboard": True})]
 
     async def _rate(self, conversation_id: int, data: str) -> list[Reply]:
@@ -78,7 +77,7 @@ class DriverDesk:
             assert conversation is not None
             number, case_id = case.number, case.id
             if rating == "不满意":
-                d.hand_to_staff(session, conversation, case)
+                d.hand_to_staff(conversation, case)
                 due = t.local_time(case.opinion_due, self.deps.settings.timezone)
             else:
                 conversation.comment_case_id = case.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 REFUSED = "⛔ 只有工作组成员可以办理案件。此次操作已记录。"
 NEED_CASE = "请在案件话题内使用该命令，或在命令后写上案件编号。"
 FINISHED_NOTICE = "本案状态为“{state}”，消息未转发给驾驶员。如需继续办理，请先用 /reopen 理由 重办。"
+FAILED_NOTICE = "⚠️ 这次操作没有完成（与 Telegram 的连接出错），驾驶员可能没有收到。请稍后重试。"
 MERGED_NOTICE = "本案已合并到 {target}，消息未转发。请到该案件的话题办理。"
 COMMAND = re.compile(r"/(\w+)(?:@\w+)?\s*(.*)", re.DOTALL)
 
@@ -128,6 +130,15 @@ class StaffCommands:
             if action.command is not None:
                 await self._post(action, None, NEED_CASE)
             return
+        try:
+            await self._act(action, case_id)
+        except TelegramError:
+            # retries are spent (deliver()): say so, rather than let staff believe the driver has it
+            logger.exception("Staff action %s on case %s failed at Telegram", action.command, case_id)
+            with contextlib.suppress(TelegramError):
+                await self._post(action, None, FAILED_NOTICE)
+
+    async def _act(self, action: StaffAction, case_id: int) -> None:
         if action.command is None:
             await self.relay_to_driver(action, case_id)
             return
@@ -334,7 +345,7 @@ class StaffCommands:
         with self.deps.sessions.begin() as session:
             case, conversation = self._case_view(session, case_id)
             d.reopen(session, case, reason, self._actor(action), self.deps.calendar, utcnow())
-            d.hand_to_staff(session, conversation, case)
+            d.hand_to_staff(conversation, case)
             number, due = case.number, t.local_time(case.opinion_due, self.deps.settings.timezone)
         await self.desk.set_topic_closed(case_id, False)
         await self.desk.refresh_title(case_id)

@@ -117,7 +117,6 @@ class Decision:
 @dataclass(frozen=True)
 class LegalKb:
     entries: tuple[LegalEntry, ...]
-    threshold: float = CHOICES_AT
 
     def __post_init__(self) -> None:
         documents = [_grams(q) for e in self.entries for q in e.questions]
@@ -155,10 +154,6 @@ class LegalKb:
     def by_code(self, code: str) -> LegalEntry | None:
         return next((entry for entry in self.entries if entry.code == code), None)
 
-    def best_match(self, question: str) -> tuple[LegalEntry, float] | None:
-        """The entry answering `question` if it matches well enough; None means: say so, never guess."""
-        ranked = self.ranked(question, 1)
-        return ranked[0] if ranked and ranked[0][1] >= self.threshold else None
 
 
 def _entry(raw: dict, where: str, texts: LegalTexts) -> LegalEntry:

@@ -69,6 +69,14 @@ def cases_with_topic(session: Session, states: Iterable[CaseState] = OPEN_STATES
     return list(session.scalars(select(Case).where(Case.topic_id.is_not(None), Case.state.in_(tuple(states)))))
 
 
+def cases_on_the_clock(session: Session) -> list[Case]:
+    """Cases with a topic that still have a deadline to watch: open ones, and closed ones awaiting the return visit."""
+    awaiting_visit = (Case.state == S.closed) & Case.return_visit_at.is_(None)
+    return list(
+        session.scalars(select(Case).where(Case.topic_id.is_not(None), Case.state.in_(OPEN_STATES) | awaiting_visit))
+    )
+
+
 def _move(
     session: Session,
     case: Case,
@@ -107,7 +115,7 @@ _ACTION_NAMES = {
 }
 
 
-def hand_to_staff(session: Session, conversation: Conversation, case: Case) -> None:
+def hand_to_staff(conversation: Conversation, case: Case) -> None:
     """Staff have the conversation: the driver's messages go to this case's topic."""
     conversation.mode = ConversationMode.waiting_staff
     conversation.handoff_case_id = case.id

@@ -26,7 +26,7 @@ def _case(deps: Deps, user_id: int, avoid: str | None = None) -> int:
             "执法人员态度差", {}, avoid_unit=avoid,
         )
         case = create_case(session, new, deps.calendar, NOW)
-        desk.hand_to_staff(session, conversation, case)
+        desk.hand_to_staff(conversation, case)
         return case.id
 
 
