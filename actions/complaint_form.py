@@ -20,6 +20,7 @@ from actions.common import (
     open_case,
 )
 from actions.messages import complaint_summary, receipt
+from complaints.digest.records import record_case
 from storage.conversations import unlinked_attachments
 from storage.models import CaseKind
 
@@ -218,6 +219,9 @@ class ActionSubmitComplaint(Action):
             attachments = unlinked_attachments(session, conversation.id)
             for attachment in attachments:
                 attachment.case_id = case.id
+            station = deps().stations.find(f"{description} {place}")
+            has_photo = any(a.kind == "photo" for a in attachments)
+            record_case(session, case, station.name if station else None, has_photo)
             dispatcher.utter_message(text=receipt(case, deps().settings.timezone, len(attachments)))
         return _reset_events()
 

@@ -12,6 +12,7 @@ from telegram.request import HTTPXRequest
 
 from bot.desk import StaffDesk
 from bot.desk_jobs import TICK_SECONDS, DeskClock
+from bot.digest_job import DigestJob
 from bot.inbox_bot import InboxBot
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
@@ -71,6 +72,7 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
     desk = StaffDesk(deps, bot)
     pipeline = Pipeline(deps, rasa, bot, desk)
     clock = DeskClock(desk)
+    digest = DigestJob(deps, bot)
 
     async def post_init(app: Application) -> None:
         await app.bot.set_my_commands(COMMANDS)
@@ -102,4 +104,5 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
         name="desk_clock",
         job_kwargs={"id": "desk_clock", "coalesce": True, "max_instances": 1, "misfire_grace_time": 120},
     )
+    digest.schedule(application.job_queue)
     return application

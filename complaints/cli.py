@@ -1,4 +1,4 @@
-"""The `complaints` command: run, chat, train, migrate, stats, export."""
+"""The `complaints` command: run, chat, train, migrate, stats, export, import, digest, ledger."""
 
 from __future__ import annotations
 
@@ -29,7 +29,22 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("path", nargs="?", type=Path, default=Path("var/case_ledger.xlsx"))
     export.add_argument("--from", dest="start", type=date.fromisoformat)
     export.add_argument("--to", dest="end", type=date.fromisoformat)
+    from complaints.digest.cli import add_commands
+
+    add_commands(commands)
     return parser
+
+
+def _digest(settings: Settings, args: argparse.Namespace) -> int:
+    from complaints.deps import build_deps
+    from complaints.digest import cli
+
+    deps = build_deps(settings)
+    try:
+        handler = {"import": cli.run_import, "digest": cli.run_digest, "ledger": cli.run_ledger}[args.command]
+        return handler(deps, args)
+    finally:
+        deps.engine.dispose()
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
@@ -79,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         log.info("Database is up to date")
         return 0
+    if args.command in ("import", "digest", "ledger"):
+        return _digest(settings, args)
     if args.command in ("stats", "export"):
         return _report(settings, args)
     if args.command == "train":

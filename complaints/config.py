@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,25 @@ DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 
 class ConfigError(ValueError):
     """A configuration value is missing or malformed."""
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """The weekly digest and the ledger (DIGEST_* variables); see README, "Weekly digest"."""
+
+    weekday: str = "mon"  # DIGEST_AT="mon 08:30", in TIMEZONE
+    at: time = time(8, 30)
+    misfire_grace_seconds: int = 6 * 3600  # a fire late by less than this still runs (the bot was busy)
+    catch_up_weeks: int = 4  # missed weeks built on the next start, at most this many
+    threshold: float | None = None  # average similarity to join a group; None: the measured default
+    hf_reporters: int = 3  # high-frequency: at least this many distinct reporters in the week, or
+    hf_growth: float = 1.0  # grown by at least this much (1.0 = +100 %) on last week
+    hf_growth_min_reporters: int = 2  # with at least this many reporters
+    ledger_working_days: int = 15  # deadline of a new ledger item
+    pseudonym_key: bytes = b"transport-complaints"  # PSEUDONYM_KEY: keyed hash of imported phones/plates
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,7 @@ class Settings:
     timezone: ZoneInfo
     rasa_timeout: float = 10.0
     data_dir: Path = field(default=PROJECT_ROOT / "data")
+    digest: DigestSettings = field(default_factory=DigestSettings)
 
     @property
     def telegram_file_url(self) -> str:
@@ -48,6 +69,44 @@ def _optional_int(name: str) -> int | None:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer chat id, got {raw!r}") from exc
+
+
+def _number(name: str, default: float, cast: type[int] | type[float] = float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = cast(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _digest_settings() -> DigestSettings:
+    raw = os.environ.get("DIGEST_AT", "mon 08:30").strip().lower()
+    parts = raw.split()
+    try:
+        weekday, clock = (parts[0][:3], parts[1]) if len(parts) == 2 else ("mon", parts[0])
+        at = time.fromisoformat(clock)
+    except (IndexError, ValueError) as exc:
+        raise ConfigError(f"DIGEST_AT must look like 'mon 08:30', got {raw!r}") from exc
+    if weekday not in WEEKDAYS:
+        raise ConfigError(f"DIGEST_AT weekday must be one of {', '.join(WEEKDAYS)}, got {weekday!r}")
+    threshold = os.environ.get("DIGEST_THRESHOLD", "").strip()
+    return DigestSettings(
+        weekday=weekday,
+        at=at,
+        misfire_grace_seconds=int(_number("DIGEST_MISFIRE_GRACE", 6 * 3600, int)),
+        catch_up_weeks=int(_number("DIGEST_CATCH_UP_WEEKS", 4, int)),
+        threshold=_number("DIGEST_THRESHOLD", 0.0) if threshold else None,
+        hf_reporters=int(_number("DIGEST_HF_REPORTERS", 3, int)),
+        hf_growth=_number("DIGEST_HF_GROWTH", 1.0),
+        hf_growth_min_reporters=int(_number("DIGEST_HF_GROWTH_MIN_REPORTERS", 2, int)),
+        ledger_working_days=int(_number("LEDGER_WORKING_DAYS", 15, int)),
+        pseudonym_key=(os.environ.get("PSEUDONYM_KEY") or "transport-complaints").encode(),
+    )
 
 
 def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
@@ -72,4 +131,5 @@ def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
         action_server_url=(env.get("ACTION_SERVER_URL") or "http://127.0.0.1:5055").rstrip("/"),
         timezone=timezone,
         rasa_timeout=float(env.get("RASA_TIMEOUT", "10")),
+        digest=_digest_settings(),
     )

@@ -1,4 +1,5 @@
-"""Typed SQLAlchemy 2.0 models: reporters, conversations, messages, attachments, cases, events."""
+"""Typed SQLAlchemy 2.0 models: reporters, conversations, messages, attachments, cases, events, and the
+weekly digest's complaint records, digests, groups and supervision ledger."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -268,3 +270,114 @@ class WarningAlert(Base):
     categories: Mapped[list[Any]] = mapped_column(JSON)
     posted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ComplaintRecord(Base):
+    """One complaint as the weekly digest sees it: a complaint case filed with the bot, or a complaint
+    received elsewhere (12328 line, letters, walk-ins, WeChat) and imported. The embedding is computed
+    when the record is stored, so the weekly job only reads vectors."""
+
+    __tablename__ = "complaint_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # what makes a record the same on a second import: case:<id>, ext:<channel>:<external id> or row:<sha1>
+    dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
+    source: Mapped[str] = mapped_column(String(8))  # bot or import
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    has_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    station: Mapped[str | None] = mapped_column(String(128))
+    category: Mapped[str | None] = mapped_column(String(64))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    # a pseudonym of who complained (the reporter's, or a keyed hash of an imported phone/plate), so one
+    # driver writing ten times counts once; None when the source says nothing about the person
+    reporter_key: Mapped[str | None] = mapped_column(String(64))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Digest(Base):
+    """A week's digest, written in one transaction with its groups and their members."""
+
+    __tablename__ = "digests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), unique=True)  # ISO week, 2026-W47
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    complaints: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(64))
+    html: Mapped[str] = mapped_column(Text)
+    chart_png: Mapped[bytes] = mapped_column(LargeBinary)
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    groups: Mapped[list[DigestGroup]] = relationship(back_populates="digest", order_by="DigestGroup.rank")
+
+
+class DigestGroup(Base):
+    __tablename__ = "digest_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(Integer)
+    reporters: Mapped[int] = mapped_column(Integer)
+    previous_size: Mapped[int] = mapped_column(Integer, default=0)
+    is_new: Mapped[bool] = mapped_column(Boolean)
+    high_frequency: Mapped[bool] = mapped_column(Boolean, default=False)
+    ledger_item_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_items.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)  # stations, units, categories, quotes, cases
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[Digest] = relationship(back_populates="groups")
+
+
+class DigestMember(Base):
+    __tablename__ = "digest_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("digest_groups.id"), primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("complaint_records.id"), primary_key=True, index=True)
+
+
+class LedgerState(enum.StrEnum):
+    open = "open"  # 督办中
+    closed = "closed"  # 已销号
+
+
+class LedgerItem(Base):
+    """An item of the supervision ledger (督办台账): a high-frequency issue followed until it is closed."""
+
+    __tablename__ = "ledger_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)  # DB-2026-001
+    title: Mapped[str] = mapped_column(String(128))
+    owner_unit: Mapped[str] = mapped_column(String(64))
+    measures: Mapped[str | None] = mapped_column(Text)
+    deadline: Mapped[datetime] = mapped_column()
+    state: Mapped[LedgerState] = mapped_column(_enum(LedgerState), default=LedgerState.open)
+    first_week: Mapped[str] = mapped_column(String(8))
+    last_week: Mapped[str] = mapped_column(String(8))
+    complaints: Mapped[int] = mapped_column(Integer, default=0)
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    close_note: Mapped[str | None] = mapped_column(Text)
+    history: Mapped[list[LedgerEntry]] = relationship(back_populates="item", order_by="LedgerEntry.id")
+
+
+class LedgerEntry(Base):
+    """What happened to a ledger item: each week it was seen, measures set, closing."""
+
+    __tablename__ = "ledger_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("ledger_items.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    week: Mapped[str | None] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(16))  # opened, seen, measures, closed, reopened
+    size: Mapped[int | None] = mapped_column(Integer)
+    reporters: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    item: Mapped[LedgerItem] = relationship(back_populates="history")

@@ -1,0 +1,243 @@
+"""Building a week's digest: group, update the ledger, render, and store it all in one transaction.
+
+A crash anywhere before the commit leaves nothing behind (no digest, no groups, no ledger change); the
+unique week column makes a second build of the same week fail instead of writing it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from complaints import embedding
+from complaints.config import DigestSettings
+from complaints.digest.analysis import RECENT_WEEKS, WeekAnalysis, analyse
+from complaints.digest.grouping import THRESHOLD
+from complaints.digest.ledger import list_items, update_ledger
+from complaints.digest.records import embed_missing
+from complaints.digest.reference import REFERENCE_FILE, load_reference
+from complaints.digest.render import render_chart, render_html, render_workbook
+from complaints.digest.weeks import Week
+from complaints.workdays import WorkCalendar
+from storage.models import ComplaintRecord, Digest, DigestGroup, DigestMember
+
+logger = logging.getLogger(__name__)
+
+
+class WeekAlreadyBuilt(RuntimeError):
+    """The week's digest is in the database already; it is never built twice."""
+
+
+@dataclass(frozen=True)
+class DigestContext:
+    rules: DigestSettings
+    tz: ZoneInfo
+    calendar: WorkCalendar
+    staff_chat_id: int | None
+    reference_file: Path = REFERENCE_FILE
+
+    @property
+    def threshold(self) -> float:
+        return self.rules.threshold if self.rules.threshold is not None else THRESHOLD
+
+    @property
+    def method(self) -> str:
+        return f"{embedding.MODEL} centred, average link >= {self.threshold:.2f}"
+
+
+@dataclass(frozen=True)
+class BuiltDigest:
+    week: Week
+    html: str
+    chart_png: bytes
+    xlsx: bytes
+    analysis: WeekAnalysis | None  # None when read back from the database
+    digest_id: int | None  # None for a dry run
+    payload: dict[str, Any]
+
+
+def stored(session: Session, week: Week) -> Digest | None:
+    return session.scalar(select(Digest).where(Digest.week == week.label))
+
+
+def build_week(
+    sessions: sessionmaker[Session], week: Week, ctx: DigestContext, now: datetime, dry_run: bool = False
+) -> BuiltDigest:
+    """Build `week`; with `dry_run` nothing is stored and the ledger is left as it was."""
+    start, end = week.shift(-RECENT_WEEKS).starts(ctx.tz), week.ends(ctx.tz)
+    with sessions.begin() as session:
+        filled = embed_missing(session, start, end)
+    if filled.embedded:
+        logger.info("Embedded %d complaint(s) stored without a vector", filled.embedded)
+    reference = load_reference(ctx.reference_file)
+    session = sessions()
+    try:
+        if stored(session, week) is not None:
+            raise WeekAlreadyBuilt(f"the digest of {week.label} is already built")
+        analysis = analyse(session, week, ctx.tz, reference, ctx.threshold, now)
+        update_ledger(session, analysis, ctx.rules, ctx.threshold, ctx.calendar, now)
+        items = list_items(session)
+        html = render_html(analysis, items, ctx.staff_chat_id, now, ctx.tz)
+        chart = render_chart(analysis)
+        xlsx = render_workbook(analysis, items, ctx.tz)
+        payload = to_payload(week, ctx.method, analysis)
+        digest_id = None
+        if dry_run:
+            session.rollback()
+        else:
+            digest_id = _store(session, analysis, ctx, html, chart, xlsx, now)
+            session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise WeekAlreadyBuilt(f"the digest of {week.label} was built by another process") from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    return BuiltDigest(week, html, chart, xlsx, analysis, digest_id, payload)
+
+
+def _store(
+    session: Session, analysis: WeekAnalysis, ctx: DigestContext, html: str, chart: bytes, xlsx: bytes, now: datetime
+) -> int:
+    week = analysis.week
+    digest = Digest(
+        week=week.label,
+        starts_at=week.starts(ctx.tz),
+        ends_at=week.ends(ctx.tz),
+        complaints=analysis.total,
+        method=ctx.method,
+        html=html,
+        chart_png=chart,
+        xlsx=xlsx,
+        built_at=now,
+    )
+    session.add(digest)
+    session.flush()  # the unique week: a second builder fails here, before any group is written
+    members: list[dict[str, int]] = []
+    for rank, group in enumerate(analysis.groups, start=1):
+        row = DigestGroup(
+            digest_id=digest.id,
+            rank=rank,
+            label=group.label[:128],
+            size=group.size,
+            reporters=group.reporters,
+            previous_size=group.previous_size,
+            is_new=group.is_new,
+            high_frequency=group.high_frequency,
+            ledger_item_id=None,
+            details=_details(group),
+            centroid=np.asarray(group.mean, dtype=np.float32).tobytes(),
+        )
+        session.add(row)
+        session.flush()
+        members += [{"group_id": row.id, "record_id": item.record_id} for item in group.items]
+    for first in range(0, len(members), 5000):
+        session.execute(insert(DigestMember), members[first : first + 5000])
+    _link_ledger(session, digest)
+    return digest.id
+
+
+def _link_ledger(session: Session, digest: Digest) -> None:
+    from storage.models import LedgerItem
+
+    numbers = {g.details.get("ledger"): g for g in digest.groups if g.details.get("ledger")}
+    if not numbers:
+        return
+    for item in session.scalars(select(LedgerItem).where(LedgerItem.number.in_(list(numbers)))):
+        numbers[item.number].ledger_item_id = item.id
+
+
+def _details(group: Any) -> dict[str, Any]:
+    return {
+        "stations": group.stations[:20],
+        "units": group.units[:20],
+        "categories": group.categories[:20],
+        "channels": group.channels[:20],
+        "quotes": group.quotes,
+        "cases": [c.number for c in group.cases[:200]],
+        "open_cases": group.open_cases,
+        "overdue_cases": group.overdue_cases,
+        "recent_size": group.recent_size,
+        "photo_only": group.photo_only,
+        "ledger": group.ledger_number,
+        "ledger_new": group.ledger_new,
+    }
+
+
+def to_payload(week: Week, method: str, analysis: WeekAnalysis) -> dict[str, Any]:
+    """What `--json` writes: the groups with their member complaints' ids."""
+    return {
+        "week": week.label,
+        "method": method,
+        "complaints": analysis.total,
+        "groups": [
+            {
+                "label": g.label,
+                "size": g.size,
+                "reporters": g.reporters,
+                "previous_size": g.previous_size,
+                "is_new": g.is_new,
+                "high_frequency": g.high_frequency,
+                "ledger": g.ledger_number,
+                "photo_only": g.photo_only,
+                "stations": [name for name, _ in g.stations],
+                "units": [name for name, _ in g.units],
+                "open_cases": g.open_cases,
+                "overdue_cases": g.overdue_cases,
+                "members": g.member_ids(),
+            }
+            for g in analysis.groups
+        ],
+    }
+
+
+def read_stored(session: Session, week: Week) -> BuiltDigest | None:
+    """A built week as it was stored (for `complaints digest` on a week already done)."""
+    digest = stored(session, week)
+    if digest is None:
+        return None
+    groups = []
+    for group in digest.groups:
+        ids = session.execute(
+            select(ComplaintRecord.external_id, ComplaintRecord.id)
+            .join(DigestMember, DigestMember.record_id == ComplaintRecord.id)
+            .where(DigestMember.group_id == group.id)
+            .order_by(ComplaintRecord.received_at, ComplaintRecord.id)
+        ).all()
+        details = group.details
+        groups.append(
+            {
+                "label": group.label,
+                "size": group.size,
+                "reporters": group.reporters,
+                "previous_size": group.previous_size,
+                "is_new": group.is_new,
+                "high_frequency": group.high_frequency,
+                "ledger": details.get("ledger"),
+                "photo_only": details.get("photo_only", False),
+                "stations": [name for name, _ in details.get("stations", [])],
+                "units": [name for name, _ in details.get("units", [])],
+                "open_cases": details.get("open_cases", 0),
+                "overdue_cases": details.get("overdue_cases", 0),
+                "members": [external or f"record:{rid}" for external, rid in ids],
+            }
+        )
+    payload = {"week": week.label, "method": digest.method, "complaints": digest.complaints, "groups": groups}
+    return BuiltDigest(week, digest.html, digest.chart_png, digest.xlsx, None, digest.id, payload)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
