@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -23,8 +25,15 @@ Vectors = npt.NDArray[np.float32]
 _SPACES = re.compile(r"\s+")
 
 
+@cache
+def _load_conversion_table() -> None:
+    """zhconv's own loader leaves its dictionary file open; loading it by full path closes it."""
+    zhconv.loaddict(str(Path(zhconv.__file__).parent / "zhcdict.json"))
+
+
 def normalise_text(text: str) -> str:
     """What the models see: NFKC (full-width letters and digits), simplified characters, one space."""
+    _load_conversion_table()
     text = unicodedata.normalize("NFKC", text)
     return _SPACES.sub(" ", zhconv.convert(text, "zh-cn")).strip()
 

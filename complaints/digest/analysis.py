@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from complaints import embedding
 from complaints.deadlines import open_deadlines
-from complaints.digest.grouping import Vectors, assign, centre, cluster
+from complaints.digest.grouping import Vectors, assign, cluster
+from complaints.digest.reference import References
 from complaints.digest.weeks import Week
 from complaints.logs import mask
 from storage.desk import OPEN_STATES
@@ -134,11 +135,13 @@ def _read(session: Session, start: datetime, end: datetime) -> tuple[list[Item],
     return items, blobs
 
 
-def _vectors(blobs: Sequence[bytes | None], reference: np.ndarray) -> Vectors:
-    present = [b for b in blobs if b is not None]
-    raw = embedding.from_bytes(present)
+def _vectors(items: Sequence[Item], blobs: Sequence[bytes | None], refs: References) -> Vectors:
+    """Centred vectors; zero rows for complaints without text."""
+    rows = [i for i, b in enumerate(blobs) if b is not None]
     out = np.zeros((len(blobs), embedding.DIMENSIONS), dtype=np.float32)
-    out[[i for i, b in enumerate(blobs) if b is not None]] = centre(raw, reference) if len(raw) else raw
+    if rows:
+        raw = embedding.from_bytes([blobs[i] for i in rows])  # type: ignore[misc]
+        out[rows] = refs.centre(raw, [items[i].text for i in rows])
     return out
 
 
@@ -146,15 +149,15 @@ def analyse(
     session: Session,
     week: Week,
     tz: ZoneInfo,
-    reference: np.ndarray,
+    refs: References,
     threshold: float,
     now: datetime,
 ) -> WeekAnalysis:
     items, blobs = _read(session, week.starts(tz), week.ends(tz))
-    vectors = _vectors(blobs, reference)
+    vectors = _vectors(items, blobs, refs)
     has_text = np.array([b is not None for b in blobs], dtype=bool)
     groups = _group(items, vectors, has_text, threshold)
-    _compare_with_past(session, week, tz, reference, threshold, groups)
+    _compare_with_past(session, week, tz, refs, threshold, groups)
     _describe(session, groups, items, now)
     previous_total = _count(session, week.shift(-1), tz)
     return WeekAnalysis(week=week, total=len(items), previous_total=previous_total, groups=groups)
@@ -202,7 +205,7 @@ def _reporters(members: Sequence[Item]) -> int:
 
 
 def _compare_with_past(
-    session: Session, week: Week, tz: ZoneInfo, reference: np.ndarray, threshold: float, groups: list[Group]
+    session: Session, week: Week, tz: ZoneInfo, refs: References, threshold: float, groups: list[Group]
 ) -> None:
     """Last week's size of each group, and whether the issue came up in the previous weeks at all: past
     complaints join a group by the same rule as this week's (average similarity ≥ threshold)."""
@@ -212,11 +215,11 @@ def _compare_with_past(
     means = np.stack([g.mean for g in text_groups]).astype(np.float32)
     for back in range(1, RECENT_WEEKS + 1):
         past = week.shift(-back)
-        _items, blobs = _read(session, past.starts(tz), past.ends(tz))
-        present = [b for b in blobs if b is not None]
-        if not present:
+        past_items, blobs = _read(session, past.starts(tz), past.ends(tz))
+        vectors = _vectors(past_items, blobs, refs)[[b is not None for b in blobs]]
+        if not len(vectors):
             continue
-        joined = assign(centre(embedding.from_bytes(present), reference), means, threshold)
+        joined = assign(vectors, means, threshold)
         counts = np.bincount(joined[joined >= 0], minlength=len(text_groups))
         for group, count in zip(text_groups, counts, strict=True):
             group.recent_size += int(count)

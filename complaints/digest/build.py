@@ -25,7 +25,7 @@ from complaints.digest.analysis import RECENT_WEEKS, WeekAnalysis, analyse
 from complaints.digest.grouping import THRESHOLD
 from complaints.digest.ledger import list_items, update_ledger
 from complaints.digest.records import embed_missing
-from complaints.digest.reference import REFERENCE_FILE, load_reference
+from complaints.digest.reference import load_references
 from complaints.digest.render import render_chart, render_html, render_workbook
 from complaints.digest.weeks import Week
 from complaints.workdays import WorkCalendar
@@ -44,7 +44,6 @@ class DigestContext:
     tz: ZoneInfo
     calendar: WorkCalendar
     staff_chat_id: int | None
-    reference_file: Path = REFERENCE_FILE
 
     @property
     def threshold(self) -> float:
@@ -79,12 +78,12 @@ def build_week(
         filled = embed_missing(session, start, end)
     if filled.embedded:
         logger.info("Embedded %d complaint(s) stored without a vector", filled.embedded)
-    reference = load_reference(ctx.reference_file)
+    refs = load_references()
     session = sessions()
     try:
         if stored(session, week) is not None:
             raise WeekAlreadyBuilt(f"the digest of {week.label} is already built")
-        analysis = analyse(session, week, ctx.tz, reference, ctx.threshold, now)
+        analysis = analyse(session, week, ctx.tz, refs, ctx.threshold, now)
         update_ledger(session, analysis, ctx.rules, ctx.threshold, ctx.calendar, now)
         items = list_items(session)
         html = render_html(analysis, items, ctx.staff_chat_id, now, ctx.tz)

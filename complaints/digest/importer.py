@@ -109,11 +109,15 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise ImportFileError(f"文件无法按 {encoding} 解码：{exc}") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"  # Excel's "Unicode text"
     for candidate in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(candidate), candidate
+            text = data.decode(candidate)
         except UnicodeDecodeError:
             continue
+        if "\x00" not in text:  # NULs: a UTF-16/32 file without its byte order mark
+            return text, candidate
     raise ImportFileError(
         "文件编码无法识别（既不是 UTF-8，也不是 GBK/GB18030）。请在 Excel 中“另存为”并选择“CSV UTF-8（逗号分隔）”，"
         "或用 --encoding 指定编码（例如 --encoding big5）后重新导入。"
@@ -131,7 +135,10 @@ def _header_map(headers: list[Any]) -> dict[str, int]:
     if missing:
         shown = "、".join(str(h) for h in headers if h) or "（空）"
         needed = "；".join(f"{n}：{'/'.join(COLUMNS[n][:4])}" for n in missing)
-        raise ImportFileError(f"缺少必需的列（{needed}）。文件的表头是：{shown}")
+        raise ImportFileError(
+            f"缺少必需的列（{needed}）。文件的表头是：{shown[:200]}。"
+            "如果表头是乱码，文件可能是其他编码（如繁体 Big5）：请另存为“CSV UTF-8”，或用 --encoding 指定。"
+        )
     return found
 
 

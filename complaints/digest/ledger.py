@@ -21,6 +21,7 @@ from complaints.workdays import WorkCalendar
 from storage.models import LedgerEntry, LedgerItem, LedgerState
 
 DEFAULT_OWNER = "局政策法规科"  # keeps the ledger (DESIGN.md §3) and owns what no single unit owns
+GROWTH_BASE = 2  # growth counts from a base of at least two complaints (1 → 2 is noise, not a trend)
 
 
 class LedgerError(LookupError):
@@ -28,13 +29,13 @@ class LedgerError(LookupError):
 
 
 def is_high_frequency(group: Group, rules: DigestSettings) -> bool:
-    """At least `hf_reporters` distinct reporters this week, or grown by `hf_growth` on last week with at
-    least `hf_growth_min_reporters` reporters."""
+    """At least `hf_reporters` distinct reporters this week, or grown by `hf_growth` on last week (from at
+    least two complaints) with at least `hf_growth_min_reporters` reporters."""
     if group.photo_only:
         return False
     if group.reporters >= rules.hf_reporters:
         return True
-    grown = group.previous_size > 0 and group.size >= (1 + rules.hf_growth) * group.previous_size
+    grown = group.previous_size >= GROWTH_BASE and group.size >= (1 + rules.hf_growth) * group.previous_size
     return grown and group.reporters >= rules.hf_growth_min_reporters
 
 
@@ -76,16 +77,17 @@ def update_ledger(
     open_items = list(session.scalars(select(LedgerItem).where(LedgerItem.state == LedgerState.open)))
     closed_items = list(session.scalars(select(LedgerItem).where(LedgerItem.state == LedgerState.closed)))
     seen, reopened, opened = [], [], []
-    # every recurring group updates its open item, high-frequency this week or not
-    for group, item in _pairs(groups, open_items, threshold):
-        _record_week(session, item, group, week, "seen")
+    # every recurring group updates its open item, high-frequency this week or not; several groups of a
+    # week can be fragments of one issue, and all of them go to its item
+    for item, matched in _matches(groups, open_items, threshold).items():
+        _record_week(session, item, matched, week, "seen")
         seen.append(item.number)
     waiting = [g for g in groups if g.high_frequency and g.ledger_number is None]
-    for group, item in _pairs(waiting, closed_items, threshold):
+    for item, matched in _matches(waiting, closed_items, threshold).items():
         item.state = LedgerState.open
         item.deadline = calendar.add_working_days(now, rules.ledger_working_days)
         item.closed_at = None
-        _record_week(session, item, group, week, "reopened")
+        _record_week(session, item, matched, week, "reopened")
         reopened.append(item.number)
     for group in [g for g in waiting if g.ledger_number is None]:
         item = LedgerItem(
@@ -102,42 +104,37 @@ def update_ledger(
         )
         session.add(item)
         session.flush()
-        _record_week(session, item, group, week, "opened")
+        _record_week(session, item, [group], week, "opened")
         group.ledger_new = True
         opened.append(item.number)
     return LedgerUpdate(opened=opened, seen=seen, reopened=reopened)
 
 
-def _pairs(groups: list[Group], items: list[LedgerItem], threshold: float) -> list[tuple[Group, LedgerItem]]:
-    """One-to-one matches, most similar first, each at least `threshold`."""
+def _matches(groups: list[Group], items: list[LedgerItem], threshold: float) -> dict[LedgerItem, list[Group]]:
+    """Each group to the item it is most similar to, when that similarity reaches `threshold`."""
+    found: dict[LedgerItem, list[Group]] = {}
     if not groups or not items:
-        return []
+        return found
     sims = np.stack([g.mean for g in groups]) @ np.stack([_mean(i.centroid) for i in items]).T
-    pairs = []
-    used_g: set[int] = set()
-    used_i: set[int] = set()
-    for flat in np.argsort(-sims, axis=None):
-        gi, ii = np.unravel_index(flat, sims.shape)
-        if sims[gi, ii] < threshold:
-            break
-        if gi in used_g or ii in used_i:
-            continue
-        used_g.add(int(gi))
-        used_i.add(int(ii))
-        pairs.append((groups[gi], items[ii]))
-    return pairs
+    for group, row in zip(groups, sims, strict=True):
+        best = int(row.argmax())
+        if row[best] >= threshold:
+            found.setdefault(items[best], []).append(group)
+    return found
 
 
-def _record_week(session: Session, item: LedgerItem, group: Group, week: str, action: str) -> None:
-    total = item.complaints + group.size
-    merged = (_mean(item.centroid) * item.complaints + group.mean * group.size) / max(total, 1)
-    item.centroid = merged.astype(np.float32).tobytes()
+def _record_week(session: Session, item: LedgerItem, groups: list[Group], week: str, action: str) -> None:
+    size = sum(g.size for g in groups)
+    weighted = sum(g.mean * g.size for g in groups)
+    total = item.complaints + size
+    merged = (_mean(item.centroid) * item.complaints + weighted) / max(total, 1)
+    item.centroid = np.asarray(merged, dtype=np.float32).tobytes()
     item.complaints = total
     item.last_week = week
-    group.ledger_number = item.number
-    session.add(
-        LedgerEntry(item_id=item.id, week=week, action=action, size=group.size, reporters=group.reporters)
-    )
+    for group in groups:
+        group.ledger_number = item.number
+    reporters = sum(g.reporters for g in groups)
+    session.add(LedgerEntry(item_id=item.id, week=week, action=action, size=size, reporters=reporters))
 
 
 def find_item(session: Session, number: str) -> LedgerItem:

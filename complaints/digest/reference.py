@@ -5,12 +5,20 @@ cosine similarities into a narrow band; removing that mean before comparing spre
 held-out ARI 0.50 → 0.65). The mean comes from the training data, not from the week, so a week of one
 complaint is treated like a week of a thousand, and group means stay comparable from week to week.
 
-Regenerate after large changes to nlu/: `.venv/bin/python -m complaints.digest.reference`.
+Texts written in Latin letters (English, pinyin) share a second direction, their language: without
+removing it they group with each other rather than with their issue. They are centred on their own mean,
+taken from the English and pinyin complaints of the calibration set (tests/digest/grouping_dev.yml; the
+training data has almost none). Measured on the held-out weeks: ARI 0.604 → 0.624 and 0.697 → 0.706, and
+English complaints no longer form a group of their own.
+
+Regenerate after large changes: `.venv/bin/python -m complaints.digest.reference [CALIBRATION.yml]`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +26,13 @@ import yaml
 
 from complaints import embedding
 from complaints.config import PROJECT_ROOT
+from complaints.digest.grouping import centre
 
 REFERENCE_FILE = PROJECT_ROOT / "data" / "digest" / "reference_mean.npy"
+LATIN_REFERENCE_FILE = PROJECT_ROOT / "data" / "digest" / "reference_mean_latin.npy"
+CALIBRATION_SET = PROJECT_ROOT / "tests" / "digest" / "grouping_dev.yml"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SPACE = re.compile(r"\s+")
 NLU_DIR = PROJECT_ROOT / "nlu"
 _ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
@@ -42,6 +55,36 @@ def compute_reference(nlu_dir: Path = NLU_DIR) -> np.ndarray:
     return embedding.embed(complaint_examples(nlu_dir)).mean(axis=0).astype(np.float32)
 
 
+def is_latin(text: str) -> bool:
+    """Mostly Latin letters (English, pinyin): fewer than 30 % of the visible characters are Chinese."""
+    visible = _SPACE.sub("", text)
+    return bool(visible) and len(_CJK.findall(visible)) < 0.3 * len(visible)
+
+
+@dataclass(frozen=True)
+class References:
+    chinese: np.ndarray
+    latin: np.ndarray
+
+    def centre(self, raw: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Each text's vector centred on the mean of its script, and renormalised."""
+        latin = np.array([is_latin(t) for t in texts], dtype=bool)
+        out = centre(raw, self.chinese)
+        if latin.any():
+            out[latin] = centre(raw[latin], self.latin)
+        return out
+
+
+def load_references() -> References:
+    return References(load_reference(REFERENCE_FILE), load_reference(LATIN_REFERENCE_FILE))
+
+
+def compute_latin_reference(calibration: Path = CALIBRATION_SET) -> tuple[np.ndarray, int]:
+    items = yaml.safe_load(calibration.read_text(encoding="utf-8"))["items"]
+    texts = [str(i["text"]) for i in items if is_latin(str(i["text"]))]
+    return embedding.embed(texts).mean(axis=0).astype(np.float32), len(texts)
+
+
 def load_reference(path: Path = REFERENCE_FILE) -> np.ndarray:
     vector = np.load(path)
     if vector.shape != (embedding.DIMENSIONS,):
@@ -50,6 +93,10 @@ def load_reference(path: Path = REFERENCE_FILE) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    reference = compute_reference()
-    np.save(REFERENCE_FILE, reference)
+    import sys
+
+    np.save(REFERENCE_FILE, compute_reference())
     print(f"{REFERENCE_FILE}: mean of {len(complaint_examples())} complaint examples")
+    latin, count = compute_latin_reference(Path(sys.argv[1]) if len(sys.argv) > 1 else CALIBRATION_SET)
+    np.save(LATIN_REFERENCE_FILE, latin)
+    print(f"{LATIN_REFERENCE_FILE}: mean of {count} English/pinyin complaints of the calibration set")
