@@ -10,7 +10,7 @@ from complaints.deadlines import DEADLINE_NAMES, OpenDeadline, time_left_label
 from complaints.labels import KIND_NAMES
 from complaints.logs import PHONE
 from complaints.workdays import WorkCalendar
-from storage.models import Case
+from storage.models import Case, LedgerItem, LedgerState
 
 REASONS = {
     "complaint": "投诉",
@@ -38,6 +38,8 @@ STAFF_HELP = (
     "/reject 渠道 理由 — 不予受理（渠道：122、12315、court、12345）；/merge 案件编号 — 合并\n"
     "/bot — 把对话交还机器人；/identity — 查看驾驶员身份（需驾驶员同意，会留痕）\n"
     "/visit 备注 — 记录回访；/stats [起始日 截止日] — 办理指标\n"
+    "督办台账（任意位置）：/ledger [all] — 查看；/measures 台账编号 措施 — 填报整改措施；"
+    "/xiaohao 台账编号 整改情况 — 销号\n"
     "在话题里直接发文字或照片，会以承办单位名义转给驾驶员。"
 )
 
@@ -137,3 +139,21 @@ CONSENT_PROMPT = (
     "为了便于承办人员联系您，是否同意向承办人员提供您的 Telegram 昵称和用户名？"
     "不同意也不影响办理，工作人员只会看到一个匿名编号。"
 )
+
+
+def ledger_text(items: list[LedgerItem], tz: ZoneInfo, now: datetime) -> str:
+    """The supervision ledger as a staff-group message (HTML)."""
+    if not items:
+        return "督办台账中没有督办中的事项。"
+    lines = [f"<b>督办台账</b>（{len(items)} 项）"]
+    for item in items[:30]:
+        state = "已销号" if item.state is LedgerState.closed else ("⏰ 已逾期" if item.deadline < now else "督办中")
+        lines.append(
+            f"<b>{item.number}</b> {escape(item.title)}\n"
+            f"　{escape(item.owner_unit)} · 期限 {item.deadline.astimezone(tz):%Y-%m-%d} · {state} · "
+            f"累计 {item.complaints} 件（{item.first_week}–{item.last_week}）\n"
+            f"　措施：{escape(item.measures or '待填报')}"
+        )
+    if len(items) > 30:
+        lines.append(f"……另有 {len(items) - 30} 项，完整台账：complaints ledger export")
+    return "\n".join(lines)

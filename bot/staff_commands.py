@@ -19,10 +19,11 @@ from bot.desk import Markup, StaffDesk
 from bot.replies import send_text
 from complaints.answers import AnswerIncomplete, involves_penalty, parse_answer
 from complaints.clock import utcnow
+from complaints.digest import ledger
 from complaints.stats import build_report, render_html
 from storage import desk as d
 from storage.cases import normalise_case_number, record_event
-from storage.models import Case, CaseState, Conversation, Reporter, ReporterIdentity
+from storage.models import Case, CaseState, Conversation, LedgerState, Reporter, ReporterIdentity
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,8 @@ class StaffCommands:
             return
         if action.command is None and action.thread_id is None:
             return  # conversation among staff outside any case topic
-        if action.command is not None and action.command not in self._handlers and action.command != "stats":
+        caseless = {"stats": self._stats, "ledger": self._ledger, "measures": self._measures, "xiaohao": self._close_item}
+        if action.command is not None and action.command not in self._handlers and action.command not in caseless:
             await self._post(action, None, "没有这个命令。\n" + t.STAFF_HELP)
             return
         assert self.desk.auth is not None
@@ -123,8 +125,8 @@ class StaffCommands:
         if not await self.desk.auth.is_staff(action.user_id):
             await self._refuse(action, case_id)
             return
-        if action.command == "stats":
-            await self._post(action, None, self._stats(action.args))
+        if action.command in caseless:
+            await self._post(action, None, caseless[action.command](action))
             return
         if case_id is None:
             if action.command is not None:
@@ -184,10 +186,10 @@ class StaffCommands:
     def _actor(self, action: StaffAction) -> d.Actor:
         return d.Actor.staff(action.user_id, action.name)
 
-    def _stats(self, args: str) -> str:
+    def _stats(self, action: StaffAction) -> str:
         tz = self.deps.settings.timezone
         today = utcnow().astimezone(tz).date()
-        parts = args.split()
+        parts = action.args.split()
         try:
             start = date.fromisoformat(parts[0]) if parts else today.replace(day=1)
             end = date.fromisoformat(parts[1]) if len(parts) > 1 else today
@@ -195,6 +197,30 @@ class StaffCommands:
             return "日期格式应为 2026-11-01，例如 /stats 2026-11-01 2026-11-30"
         with self.deps.sessions.begin() as session:
             return render_html(build_report(session, start, end, tz, utcnow()))
+
+    def _ledger(self, action: StaffAction) -> str:
+        with self.deps.sessions.begin() as session:
+            items = ledger.list_items(session, None if action.args.strip() == "all" else LedgerState.open)
+            return t.ledger_text(items, self.deps.settings.timezone, utcnow())
+
+    def _measures(self, action: StaffAction) -> str:
+        number, _, text = action.args.strip().partition(" ")
+        try:
+            with self.deps.sessions.begin() as session:
+                item = ledger.set_measures(session, number, self._actor(action).label, text, utcnow())
+                return f"{item.number} 的整改措施已记录：{escape(item.measures or '')}"
+        except ledger.LedgerError as exc:
+            return f"⚠️ {escape(str(exc))}"
+
+    def _close_item(self, action: StaffAction) -> str:
+        """销号 of a ledger item, with the note of what was done."""
+        number, _, note = action.args.strip().partition(" ")
+        try:
+            with self.deps.sessions.begin() as session:
+                item = ledger.close_item(session, number, self._actor(action).label, note, utcnow())
+                return f"✅ {item.number}「{escape(item.title)}」已销号。整改情况：{escape(item.close_note or '')}"
+        except ledger.LedgerError as exc:
+            return f"⚠️ {escape(str(exc))}"
 
     def _case_view(self, session: Session, case_id: int) -> tuple[Case, Conversation]:
         case = session.get(Case, case_id)
