@@ -204,21 +204,19 @@ class StaffCommands:
             return t.ledger_text(items, self.deps.settings.timezone, utcnow())
 
     def _measures(self, action: StaffAction) -> str:
-        number, _, text = action.args.strip().partition(" ")
-        try:
-            with self.deps.sessions.begin() as session:
-                item = ledger.set_measures(session, number, self._actor(action).label, text, utcnow())
-                return f"{item.number} 的整改措施已记录：{escape(item.measures or '')}"
-        except ledger.LedgerError as exc:
-            return f"⚠️ {escape(str(exc))}"
+        return self._on_item(action, ledger.set_measures, "{number} 的整改措施已记录：{measures}")
 
     def _close_item(self, action: StaffAction) -> str:
         """销号 of a ledger item, with the note of what was done."""
-        number, _, note = action.args.strip().partition(" ")
+        return self._on_item(action, ledger.close_item, "✅ {number}「{title}」已销号。整改情况：{note}")
+
+    def _on_item(self, action: StaffAction, change: ledger.ItemChange, done: str) -> str:
+        number, _, text = action.args.strip().partition(" ")
         try:
             with self.deps.sessions.begin() as session:
-                item = ledger.close_item(session, number, self._actor(action).label, note, utcnow())
-                return f"✅ {item.number}「{escape(item.title)}」已销号。整改情况：{escape(item.close_note or '')}"
+                item = change(session, number, self._actor(action).label, text, utcnow())
+                fields = {"title": item.title, "measures": item.measures or "", "note": item.close_note or ""}
+                return done.format(number=item.number, **{k: escape(v) for k, v in fields.items()})
         except ledger.LedgerError as exc:
             return f"⚠️ {escape(str(exc))}"
 

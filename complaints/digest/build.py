@@ -34,6 +34,9 @@ from storage.models import ComplaintRecord, Digest, DigestGroup, DigestMember
 logger = logging.getLogger(__name__)
 
 
+MEMBER_BATCH = 20_000
+
+
 class WeekAlreadyBuilt(RuntimeError):
     """The week's digest is in the database already; it is never built twice."""
 
@@ -124,9 +127,8 @@ def _store(
     )
     session.add(digest)
     session.flush()  # the unique week: a second builder fails here, before any group is written
-    members: list[dict[str, int]] = []
-    for rank, group in enumerate(analysis.groups, start=1):
-        row = DigestGroup(
+    rows = [
+        DigestGroup(
             digest_id=digest.id,
             rank=rank,
             label=group.label[:128],
@@ -139,11 +141,18 @@ def _store(
             details=_details(group),
             centroid=np.asarray(group.mean, dtype=np.float32).tobytes(),
         )
-        session.add(row)
-        session.flush()
-        members += [{"group_id": row.id, "record_id": item.record_id} for item in group.items]
-    for first in range(0, len(members), 5000):
-        session.execute(insert(DigestMember), members[first : first + 5000])
+        for rank, group in enumerate(analysis.groups, start=1)
+    ]
+    session.add_all(rows)
+    session.flush()  # one batched INSERT … RETURNING for all groups
+    batch: list[dict[str, int]] = []
+    for row, group in zip(rows, analysis.groups, strict=True):
+        batch += [{"group_id": row.id, "record_id": item.record_id} for item in group.items]
+        if len(batch) >= MEMBER_BATCH:
+            session.execute(insert(DigestMember), batch)
+            batch = []
+    if batch:
+        session.execute(insert(DigestMember), batch)
     _link_ledger(session, digest)
     return digest.id
 

@@ -108,7 +108,7 @@ def _send(deps: Deps) -> int:
 
 def run_ledger(deps: Deps, args: argparse.Namespace) -> int:
     from complaints.digest.ledger import LedgerError, close_item, list_items, set_measures
-    from complaints.digest.render import LEDGER_HEADER, ledger_rows
+    from complaints.digest.render import LEDGER_HEADER, ledger_rows, ledger_workbook
     from storage.models import LedgerState
 
     tz = deps.settings.timezone
@@ -124,31 +124,18 @@ def run_ledger(deps: Deps, args: argparse.Namespace) -> int:
                 return 0
             items = list_items(session, None if args.all or args.action == "export" else LedgerState.open)
             rows = ledger_rows(items, tz)
+            if args.action == "export":
+                path = Path(args.number or VAR / "ledger.xlsx")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(ledger_workbook(items, tz))
+                print(f"{len(items)} 项已写入 {path}")
+                return 0
     except LedgerError as exc:
         print(str(exc))
         return 1
-    if args.action == "export":
-        return _export(args.number, rows)
     if not rows:
         print("督办台账中没有督办中的事项。" if not args.all else "督办台账是空的。")
     for row in rows:
         print(" | ".join(f"{name}：{value}" for name, value in zip(LEDGER_HEADER, row, strict=True) if value != ""))
     return 0
 
-
-def _export(path_arg: str | None, rows: list[list[object]]) -> int:
-    from openpyxl import Workbook
-
-    from complaints.digest.render import LEDGER_HEADER
-
-    path = Path(path_arg or VAR / "ledger.xlsx")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "督办台账"
-    sheet.append(LEDGER_HEADER)
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    print(f"{len(rows)} 项已写入 {path}")
-    return 0

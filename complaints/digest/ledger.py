@@ -8,6 +8,7 @@ no second item is opened. A closed item whose issue comes back as high-frequency
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -135,6 +136,9 @@ def _record_week(session: Session, item: LedgerItem, groups: list[Group], week: 
         group.ledger_number = item.number
     reporters = sum(g.reporters for g in groups)
     session.add(LedgerEntry(item_id=item.id, week=week, action=action, size=size, reporters=reporters))
+
+
+ItemChange = Callable[[Session, str, str, str, datetime], LedgerItem]
 
 
 def find_item(session: Session, number: str) -> LedgerItem:

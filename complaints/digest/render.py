@@ -16,6 +16,7 @@ from storage.models import LedgerItem, LedgerState
 
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; keep room for the closing line
 CHART_GROUPS = 10
+WORKBOOK_GROUPS = 5000  # rows of the groups sheet (a city's week has a few hundred complaints)
 STATE_NAMES = {LedgerState.open: "督办中", LedgerState.closed: "已销号"}
 
 
@@ -229,8 +230,11 @@ def render_workbook(analysis: WeekAnalysis, items: list[LedgerItem], tz: ZoneInf
             "\n".join(g.quotes),
             "、".join(g.member_ids()[:200]),
         ]
-        for n, g in enumerate(analysis.groups, start=1)
+        for n, g in enumerate(analysis.groups[:WORKBOOK_GROUPS], start=1)
     ]
+    if len(analysis.groups) > WORKBOOK_GROUPS:
+        rest = analysis.groups[WORKBOOK_GROUPS:]
+        groups.append(["…", f"另有 {len(rest)} 组（共 {sum(g.size for g in rest)} 件）未列出，见 --json 输出", *[""] * 13])
     _sheet(
         book,
         f"分组 {analysis.week.label}",
@@ -239,6 +243,18 @@ def render_workbook(analysis: WeekAnalysis, items: list[LedgerItem], tz: ZoneInf
         [6, 32, 8, 8, 10, 8, 8, 14, 24, 24, 16, 8, 8, 60, 40],
     )
     _sheet(book, "督办台账", LEDGER_HEADER, ledger_rows(items, tz), LEDGER_WIDTHS)
+    return _bytes(book)
+
+
+def ledger_workbook(items: list[LedgerItem], tz: ZoneInfo) -> bytes:
+    """The ledger alone (`complaints ledger export`)."""
+    book = Workbook()
+    book.remove(book.active)
+    _sheet(book, "督办台账", LEDGER_HEADER, ledger_rows(items, tz), LEDGER_WIDTHS)
+    return _bytes(book)
+
+
+def _bytes(book: Workbook) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
