@@ -33,17 +33,67 @@ BATCH = 256
 CLOCK_SKEW = timedelta(hours=1)
 
 # Accepted column names (matched case-insensitively, spaces ignored); the first is the canonical one.
+# A row number (序号) is not an external id: two exports of one channel both start at 1.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": ("text", "content", "内容", "投诉内容", "诉求内容", "问题描述", "描述", "来电内容", "诉求"),
-    "received_at": ("received_at", "time", "date", "datetime", "时间", "受理时间", "来电时间", "日期", "收到时间", "登记时间"),
-    "channel": ("channel", "source", "渠道", "来源", "受理渠道"),
-    "station": ("station", "place", "站点", "地点", "场所", "发生地点"),
+    "text": (
+        "text",
+        "content",
+        "complaint",
+        "message",
+        "description",
+        "body",
+        "内容",
+        "投诉内容",
+        "诉求内容",
+        "问题描述",
+        "描述",
+        "来电内容",
+        "诉求",
+        "投诉",
+        "反映内容",
+        "投诉描述",
+        "来信内容",
+        "事项内容",
+    ),
+    "received_at": (
+        "received_at",
+        "time",
+        "date",
+        "datetime",
+        "received",
+        "received_time",
+        "created_at",
+        "timestamp",
+        "时间",
+        "受理时间",
+        "来电时间",
+        "日期",
+        "收到时间",
+        "登记时间",
+        "投诉时间",
+        "受理日期",
+        "来信日期",
+    ),
+    "channel": ("channel", "source", "渠道", "来源", "受理渠道", "投诉渠道"),
+    "station": ("station", "place", "location", "站点", "地点", "场所", "发生地点", "地址"),
     "plate": ("plate", "plate_number", "车牌", "车牌号", "车牌号码"),
-    "phone": ("phone", "mobile", "电话", "联系电话", "手机", "手机号"),
-    "reporter": ("reporter", "name", "投诉人", "联系人", "姓名", "来电人"),
-    "unit": ("unit", "单位", "承办单位", "责任单位", "被投诉单位"),
-    "external_id": ("external_id", "id", "编号", "工单号", "单号", "工单编号", "序号"),
-    "has_photo": ("has_photo", "photo", "图片", "附件"),
+    "phone": ("phone", "mobile", "tel", "电话", "联系电话", "手机", "手机号", "联系方式"),
+    "reporter": ("reporter", "name", "投诉人", "联系人", "姓名", "来电人", "来信人"),
+    "unit": ("unit", "department", "单位", "承办单位", "责任单位", "被投诉单位", "部门"),
+    "external_id": (
+        "external_id",
+        "id",
+        "complaint_id",
+        "ticket",
+        "ticket_id",
+        "ref",
+        "编号",
+        "工单号",
+        "单号",
+        "工单编号",
+        "投诉编号",
+    ),
+    "has_photo": ("has_photo", "photo", "图片", "附件", "照片"),
 }
 TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
@@ -251,9 +301,7 @@ def _clean(value: Any, limit: int = 128) -> str | None:
     return text[:limit] or None
 
 
-def parse_row(
-    line: int, values: dict[str, Any], default_channel: str, tz: ZoneInfo, key: bytes, now: datetime
-) -> Row:
+def parse_row(line: int, values: dict[str, Any], default_channel: str, tz: ZoneInfo, key: bytes, now: datetime) -> Row:
     """One row, or ValueError with the reason in Chinese."""
     text = (_clean(values.get("text"), MAX_TEXT) or "").replace("\x00", "")
     has_photo = str(values.get("has_photo") or "").strip().lower() in TRUE_WORDS
