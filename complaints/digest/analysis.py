@@ -135,13 +135,16 @@ def _read(session: Session, start: datetime, end: datetime) -> tuple[list[Item],
     return items, blobs
 
 
-def _vectors(items: Sequence[Item], blobs: Sequence[bytes | None], refs: References) -> Vectors:
-    """Centred vectors; zero rows for complaints without text."""
+def _vectors(items: Sequence[Item], blobs: list[bytes | None], refs: References) -> Vectors:
+    """Centred vectors, zero rows for complaints without text; the stored bytes are released on the way."""
     rows = [i for i, b in enumerate(blobs) if b is not None]
     out = np.zeros((len(blobs), embedding.DIMENSIONS), dtype=np.float32)
-    if rows:
-        raw = embedding.from_bytes([blobs[i] for i in rows])  # type: ignore[misc]
-        out[rows] = refs.centre(raw, [items[i].text for i in rows])
+    for first in range(0, len(rows), 50_000):
+        chunk = rows[first : first + 50_000]
+        raw = embedding.from_bytes([blobs[i] for i in chunk])  # type: ignore[misc]
+        out[chunk] = refs.centre(raw, [items[i].text for i in chunk], copy=False)
+        for i in chunk:
+            blobs[i] = b""  # present, but no longer held twice
     return out
 
 
@@ -154,8 +157,8 @@ def analyse(
     now: datetime,
 ) -> WeekAnalysis:
     items, blobs = _read(session, week.starts(tz), week.ends(tz))
-    vectors = _vectors(items, blobs, refs)
     has_text = np.array([b is not None for b in blobs], dtype=bool)
+    vectors = _vectors(items, blobs, refs)
     groups = _group(items, vectors, has_text, threshold)
     _compare_with_past(session, week, tz, refs, threshold, groups)
     _describe(session, groups, items, now)
@@ -216,7 +219,8 @@ def _compare_with_past(
     for back in range(1, RECENT_WEEKS + 1):
         past = week.shift(-back)
         past_items, blobs = _read(session, past.starts(tz), past.ends(tz))
-        vectors = _vectors(past_items, blobs, refs)[[b is not None for b in blobs]]
+        present = np.array([b is not None for b in blobs], dtype=bool)
+        vectors = _vectors(past_items, blobs, refs)[present]
         if not len(vectors):
             continue
         joined = assign(vectors, means, threshold)

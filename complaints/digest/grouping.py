@@ -37,15 +37,19 @@ class Clusters:
     sizes: npt.NDArray[np.float64]  # k summed weights
 
 
-def centre(vectors: Vectors, mean: npt.NDArray[np.float32] | None = None) -> Vectors:
-    """Remove the shared direction ("a complaint about transport") and renormalise; zero rows stay zero."""
-    present = np.linalg.norm(vectors, axis=1) > 0
+def centre(vectors: Vectors, mean: npt.NDArray[np.float32] | None = None, copy: bool = True) -> Vectors:
+    """Remove the shared direction ("a complaint about transport") and renormalise; zero rows stay zero.
+    With `copy=False` the rows are changed in place (a week of a million complaints holds one matrix)."""
+    out = np.array(vectors, dtype=np.float32, copy=True) if copy else vectors
+    present = np.linalg.norm(out, axis=1) > 0
     if mean is None:
-        mean = vectors[present].mean(axis=0) if present.any() else np.zeros(vectors.shape[1], np.float32)
-    out = vectors - mean
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    out = np.where(norms > 1e-6, out / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
-    out[~present] = 0.0
+        mean = out[present].mean(axis=0) if present.any() else np.zeros(out.shape[1], np.float32)
+    for first in range(0, len(out), ASSIGN_CHUNK):
+        chunk = out[first : first + ASSIGN_CHUNK]
+        chunk -= mean
+        norms = np.linalg.norm(chunk, axis=1, keepdims=True)
+        chunk /= np.maximum(norms, 1e-6)
+        chunk[(norms[:, 0] <= 1e-6) | ~present[first : first + ASSIGN_CHUNK]] = 0.0
     return out
 
 

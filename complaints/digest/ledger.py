@@ -7,8 +7,9 @@ no second item is opened. A closed item whose issue comes back as high-frequency
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,10 +50,12 @@ def _owner(group: Group) -> str:
     return units[0][0] if units else DEFAULT_OWNER
 
 
-def next_number(session: Session, year: int) -> str:
+def _numbers(session: Session, year: int) -> Iterator[str]:
+    """DB-2026-001, DB-2026-002, … after the year's last item (one scheduler numbers them; the unique
+    column stops a second one)."""
     prefix = f"DB-{year}-"
     count = session.scalar(select(func.count()).where(LedgerItem.number.like(f"{prefix}%"))) or 0
-    return f"{prefix}{count + 1:03d}"
+    return (f"{prefix}{n:03d}" for n in itertools.count(count + 1))
 
 
 @dataclass(frozen=True)
@@ -81,18 +84,19 @@ def update_ledger(
     # every recurring group updates its open item, high-frequency this week or not; several groups of a
     # week can be fragments of one issue, and all of them go to its item
     for item, matched in _matches(groups, open_items, threshold).items():
-        _record_week(session, item, matched, week, "seen")
+        _record_week(item, matched, week, "seen")
         seen.append(item.number)
     waiting = [g for g in groups if g.high_frequency and g.ledger_number is None]
     for item, matched in _matches(waiting, closed_items, threshold).items():
         item.state = LedgerState.open
         item.deadline = calendar.add_working_days(now, rules.ledger_working_days)
         item.closed_at = None
-        _record_week(session, item, matched, week, "reopened")
+        _record_week(item, matched, week, "reopened")
         reopened.append(item.number)
+    numbers = _numbers(session, analysis.week.year)
     for group in [g for g in waiting if g.ledger_number is None]:
         item = LedgerItem(
-            number=next_number(session, analysis.week.year),
+            number=next(numbers),
             title=group.label[:128],
             owner_unit=_owner(group),
             deadline=calendar.add_working_days(now, rules.ledger_working_days),
@@ -104,10 +108,10 @@ def update_ledger(
             created_at=now,
         )
         session.add(item)
-        session.flush()
-        _record_week(session, item, [group], week, "opened")
+        _record_week(item, [group], week, "opened")
         group.ledger_new = True
         opened.append(item.number)
+    session.flush()
     return LedgerUpdate(opened=opened, seen=seen, reopened=reopened)
 
 
@@ -124,7 +128,7 @@ def _matches(groups: list[Group], items: list[LedgerItem], threshold: float) -> 
     return found
 
 
-def _record_week(session: Session, item: LedgerItem, groups: list[Group], week: str, action: str) -> None:
+def _record_week(item: LedgerItem, groups: list[Group], week: str, action: str) -> None:
     size = sum(g.size for g in groups)
     weighted = sum(g.mean * g.size for g in groups)
     total = item.complaints + size
@@ -135,7 +139,7 @@ def _record_week(session: Session, item: LedgerItem, groups: list[Group], week: 
     for group in groups:
         group.ledger_number = item.number
     reporters = sum(g.reporters for g in groups)
-    session.add(LedgerEntry(item_id=item.id, week=week, action=action, size=size, reporters=reporters))
+    item.history.append(LedgerEntry(week=week, action=action, size=size, reporters=reporters))
 
 
 ItemChange = Callable[[Session, str, str, str, datetime], LedgerItem]

@@ -66,13 +66,16 @@ class References:
     chinese: np.ndarray
     latin: np.ndarray
 
-    def centre(self, raw: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+    def centre(self, raw: np.ndarray, texts: Sequence[str], copy: bool = True) -> np.ndarray:
         """Each text's vector centred on the mean of its script, and renormalised."""
         latin = np.array([is_latin(t) for t in texts], dtype=bool)
-        out = centre(raw, self.chinese)
+        out = np.array(raw, dtype=np.float32, copy=True) if copy else raw
         if latin.any():
-            out[latin] = centre(raw[latin], self.latin)
-        return out
+            out[latin] = centre(out[latin], self.latin)
+            chinese = np.flatnonzero(~latin)
+            out[chinese] = centre(out[chinese], self.chinese)
+            return out
+        return centre(out, self.chinese, copy=False)
 
 
 def load_references() -> References:
