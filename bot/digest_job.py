@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -19,7 +19,7 @@ from telegram.ext import JobQueue
 from complaints.clock import utcnow
 from complaints.config import WEEKDAYS, DigestSettings, Settings
 from complaints.deps import Deps
-from complaints.digest.build import DigestContext, WeekAlreadyBuilt, build_week
+from complaints.digest.build import WeekAlreadyBuilt, build_week, context
 from complaints.digest.weeks import Week
 from storage.models import Digest
 
@@ -49,22 +49,16 @@ def weeks_due(session: Session, settings: Settings, now: datetime) -> list[Week]
     rules = settings.digest
     current = Week.of(now, settings.timezone)
     last_due = current.shift(-1) if now >= _fire_time(current, rules, settings) else current.shift(-2)
-    built = {Week.parse(label) for label in session.scalars(select(Digest.week))}
-    if not built:
+    latest = session.scalar(select(func.max(Digest.week)))  # "2026-W09" < "2026-W10": labels sort as weeks
+    if latest is None:
         return [last_due]
-    latest = max(built)
     due = []
-    week = latest.shift(1)
+    week = Week.parse(latest).shift(1)
     while week <= last_due:
-        if week not in built:
-            due.append(week)
+        due.append(week)
         week = week.shift(1)
-    return due[-rules.catch_up_weeks :] if rules.catch_up_weeks else []
-
-
-def context(deps: Deps) -> DigestContext:
-    settings = deps.settings
-    return DigestContext(settings.digest, settings.timezone, deps.calendar, settings.staff_chat_id)
+    # the cap limits the missed weeks; the week just due is always built
+    return due[-max(rules.catch_up_weeks, 1) :]
 
 
 async def send_digest(bot: Bot, chat_id: int, week: str, html: str, chart: bytes, xlsx: bytes) -> None:

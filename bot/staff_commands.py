@@ -104,6 +104,13 @@ class StaffCommands:
             "btn_as": StaffCommands.assign_by_index,
             "btn_refs": StaffCommands.referral_picker,
         }
+        # commands that act on no case, usable anywhere in the staff group
+        self._caseless: dict[str, Callable[[StaffAction], str]] = {
+            "stats": self._stats,
+            "ledger": self._ledger,
+            "measures": self._measures,
+            "xiaohao": self._close_item,
+        }
 
     async def handle(self, update: Update) -> None:
         action = read_action(update)
@@ -116,7 +123,7 @@ class StaffCommands:
             return
         if action.command is None and action.thread_id is None:
             return  # conversation among staff outside any case topic
-        caseless = {"stats": self._stats, "ledger": self._ledger, "measures": self._measures, "xiaohao": self._close_item}
+        caseless = self._caseless
         if action.command is not None and action.command not in self._handlers and action.command not in caseless:
             await self._post(action, None, "没有这个命令。\n" + t.STAFF_HELP)
             return

@@ -160,9 +160,8 @@ def analyse(
     has_text = np.array([b is not None for b in blobs], dtype=bool)
     vectors = _vectors(items, blobs, refs)
     groups = _group(items, vectors, has_text, threshold)
-    _compare_with_past(session, week, tz, refs, threshold, groups)
+    previous_total = _compare_with_past(session, week, tz, refs, threshold, groups)
     _describe(session, groups, items, now)
-    previous_total = _count(session, week.shift(-1), tz)
     return WeekAnalysis(week=week, total=len(items), previous_total=previous_total, groups=groups)
 
 
@@ -209,35 +208,29 @@ def _reporters(members: Sequence[Item]) -> int:
 
 def _compare_with_past(
     session: Session, week: Week, tz: ZoneInfo, refs: References, threshold: float, groups: list[Group]
-) -> None:
+) -> int:
     """Last week's size of each group, and whether the issue came up in the previous weeks at all: past
-    complaints join a group by the same rule as this week's (average similarity ≥ threshold)."""
+    complaints join a group by the same rule as this week's (average similarity ≥ threshold). Returns
+    last week's number of complaints."""
     text_groups = [g for g in groups if not g.photo_only]
-    if not text_groups:
-        return
-    means = np.stack([g.mean for g in text_groups]).astype(np.float32)
-    for back in range(1, RECENT_WEEKS + 1):
+    means = np.stack([g.mean for g in text_groups]).astype(np.float32) if text_groups else None
+    previous_total = 0
+    for back in range(1, RECENT_WEEKS + 1 if means is not None else 2):
         past = week.shift(-back)
         past_items, blobs = _read(session, past.starts(tz), past.ends(tz))
+        if back == 1:
+            previous_total = len(past_items)
         present = np.array([b is not None for b in blobs], dtype=bool)
-        vectors = _vectors(past_items, blobs, refs)[present]
-        if not len(vectors):
+        if means is None or not present.any():
             continue
+        vectors = _vectors(past_items, blobs, refs)[present]
         joined = assign(vectors, means, threshold)
         counts = np.bincount(joined[joined >= 0], minlength=len(text_groups))
         for group, count in zip(text_groups, counts, strict=True):
             group.recent_size += int(count)
             if back == 1:
                 group.previous_size = int(count)
-
-
-def _count(session: Session, week: Week, tz: ZoneInfo) -> int:
-    from sqlalchemy import func
-
-    query = select(func.count()).where(
-        ComplaintRecord.received_at >= week.starts(tz), ComplaintRecord.received_at < week.ends(tz)
-    )
-    return int(session.scalar(query) or 0)
+    return previous_total
 
 
 def _describe(session: Session, groups: list[Group], items: list[Item], now: datetime) -> None:

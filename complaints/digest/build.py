@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from complaints import embedding
 from complaints.config import DigestSettings
-from complaints.digest.analysis import RECENT_WEEKS, WeekAnalysis, analyse
+from complaints.deps import Deps
+from complaints.digest.analysis import RECENT_WEEKS, Group, WeekAnalysis, analyse
 from complaints.digest.grouping import THRESHOLD
 from complaints.digest.ledger import list_items, update_ledger
 from complaints.digest.records import embed_missing
@@ -29,7 +30,7 @@ from complaints.digest.reference import load_references
 from complaints.digest.render import render_chart, render_html, render_workbook
 from complaints.digest.weeks import Week
 from complaints.workdays import WorkCalendar
-from storage.models import ComplaintRecord, Digest, DigestGroup, DigestMember
+from storage.models import ComplaintRecord, Digest, DigestGroup, DigestMember, LedgerItem
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +58,17 @@ class DigestContext:
         return f"{embedding.MODEL} centred, average link >= {self.threshold:.2f}"
 
 
+def context(deps: Deps) -> DigestContext:
+    settings = deps.settings
+    return DigestContext(settings.digest, settings.timezone, deps.calendar, settings.staff_chat_id)
+
+
 @dataclass(frozen=True)
 class BuiltDigest:
     week: Week
     html: str
     chart_png: bytes
     xlsx: bytes
-    analysis: WeekAnalysis | None  # None when read back from the database
     digest_id: int | None  # None for a dry run
     payload: dict[str, Any]
 
@@ -79,8 +84,8 @@ def build_week(
     start, end = week.shift(-RECENT_WEEKS).starts(ctx.tz), week.ends(ctx.tz)
     with sessions.begin() as session:
         filled = embed_missing(session, start, end)
-    if filled.embedded:
-        logger.info("Embedded %d complaint(s) stored without a vector", filled.embedded)
+    if filled:
+        logger.info("Embedded %d complaint(s) stored without a vector", filled)
     refs = load_references()
     session = sessions()
     try:
@@ -107,7 +112,7 @@ def build_week(
         raise
     finally:
         session.close()
-    return BuiltDigest(week, html, chart, xlsx, analysis, digest_id, payload)
+    return BuiltDigest(week, html, chart, xlsx, digest_id, payload)
 
 
 def _store(
@@ -127,6 +132,13 @@ def _store(
     )
     session.add(digest)
     session.flush()  # the unique week: a second builder fails here, before any group is written
+    ledger_ids = dict(
+        session.execute(
+            select(LedgerItem.number, LedgerItem.id).where(
+                LedgerItem.number.in_({g.ledger_number for g in analysis.groups if g.ledger_number})
+            )
+        ).tuples().all()
+    )
     rows = [
         DigestGroup(
             digest_id=digest.id,
@@ -137,7 +149,7 @@ def _store(
             previous_size=group.previous_size,
             is_new=group.is_new,
             high_frequency=group.high_frequency,
-            ledger_item_id=None,
+            ledger_item_id=ledger_ids.get(group.ledger_number or ""),
             details=_details(group),
             centroid=np.asarray(group.mean, dtype=np.float32).tobytes(),
         )
@@ -153,62 +165,46 @@ def _store(
             batch = []
     if batch:
         session.execute(insert(DigestMember), batch)
-    _link_ledger(session, digest)
     return digest.id
 
 
-def _link_ledger(session: Session, digest: Digest) -> None:
-    from storage.models import LedgerItem
-
-    numbers = {g.details.get("ledger"): g for g in digest.groups if g.details.get("ledger")}
-    if not numbers:
-        return
-    for item in session.scalars(select(LedgerItem).where(LedgerItem.number.in_(list(numbers)))):
-        numbers[item.number].ledger_item_id = item.id
-
-
-def _details(group: Any) -> dict[str, Any]:
+def _summary(group: Group) -> dict[str, Any]:
+    """A group as `--json` shows it, without its members; stored with the group, so a digest read back
+    from the database shows the same."""
     return {
-        "stations": group.stations[:20],
-        "units": group.units[:20],
+        "label": group.label,
+        "size": group.size,
+        "reporters": group.reporters,
+        "previous_size": group.previous_size,
+        "is_new": group.is_new,
+        "high_frequency": group.high_frequency,
+        "ledger": group.ledger_number,
+        "photo_only": group.photo_only,
+        "stations": [name for name, _ in group.stations],
+        "units": [name for name, _ in group.units],
+        "open_cases": group.open_cases,
+        "overdue_cases": group.overdue_cases,
+    }
+
+
+def _details(group: Group) -> dict[str, Any]:
+    return {
+        "summary": _summary(group),
+        "station_counts": group.stations[:20],
+        "unit_counts": group.units[:20],
         "categories": group.categories[:20],
         "channels": group.channels[:20],
         "quotes": group.quotes,
         "cases": [c.number for c in group.cases[:200]],
-        "open_cases": group.open_cases,
-        "overdue_cases": group.overdue_cases,
         "recent_size": group.recent_size,
-        "photo_only": group.photo_only,
-        "ledger": group.ledger_number,
         "ledger_new": group.ledger_new,
     }
 
 
 def to_payload(week: Week, method: str, analysis: WeekAnalysis) -> dict[str, Any]:
     """What `--json` writes: the groups with their member complaints' ids."""
-    return {
-        "week": week.label,
-        "method": method,
-        "complaints": analysis.total,
-        "groups": [
-            {
-                "label": g.label,
-                "size": g.size,
-                "reporters": g.reporters,
-                "previous_size": g.previous_size,
-                "is_new": g.is_new,
-                "high_frequency": g.high_frequency,
-                "ledger": g.ledger_number,
-                "photo_only": g.photo_only,
-                "stations": [name for name, _ in g.stations],
-                "units": [name for name, _ in g.units],
-                "open_cases": g.open_cases,
-                "overdue_cases": g.overdue_cases,
-                "members": g.member_ids(),
-            }
-            for g in analysis.groups
-        ],
-    }
+    groups = [_summary(g) | {"members": g.member_ids()} for g in analysis.groups]
+    return {"week": week.label, "method": method, "complaints": analysis.total, "groups": groups}
 
 
 def read_stored(session: Session, week: Week) -> BuiltDigest | None:
@@ -216,34 +212,22 @@ def read_stored(session: Session, week: Week) -> BuiltDigest | None:
     digest = stored(session, week)
     if digest is None:
         return None
-    groups = []
-    for group in digest.groups:
-        ids = session.execute(
-            select(ComplaintRecord.external_id, ComplaintRecord.id)
-            .join(DigestMember, DigestMember.record_id == ComplaintRecord.id)
-            .where(DigestMember.group_id == group.id)
-            .order_by(ComplaintRecord.received_at, ComplaintRecord.id)
-        ).all()
-        details = group.details
-        groups.append(
-            {
-                "label": group.label,
-                "size": group.size,
-                "reporters": group.reporters,
-                "previous_size": group.previous_size,
-                "is_new": group.is_new,
-                "high_frequency": group.high_frequency,
-                "ledger": details.get("ledger"),
-                "photo_only": details.get("photo_only", False),
-                "stations": [name for name, _ in details.get("stations", [])],
-                "units": [name for name, _ in details.get("units", [])],
-                "open_cases": details.get("open_cases", 0),
-                "overdue_cases": details.get("overdue_cases", 0),
-                "members": [external or f"record:{rid}" for external, rid in ids],
-            }
-        )
+    members: dict[int, list[str]] = {}
+    query = (
+        select(DigestMember.group_id, ComplaintRecord.external_id, ComplaintRecord.id)
+        .join(ComplaintRecord, DigestMember.record_id == ComplaintRecord.id)
+        .join(DigestGroup, DigestMember.group_id == DigestGroup.id)
+        .where(DigestGroup.digest_id == digest.id)
+        .order_by(ComplaintRecord.received_at, ComplaintRecord.id)
+    )
+    for group_id, external, record_id in session.execute(query):
+        members.setdefault(group_id, []).append(external or f"record:{record_id}")
+    groups = [
+        group.details["summary"] | {"members": members.get(group.id, [])}
+        for group in digest.groups
+    ]
     payload = {"week": week.label, "method": digest.method, "complaints": digest.complaints, "groups": groups}
-    return BuiltDigest(week, digest.html, digest.chart_png, digest.xlsx, None, digest.id, payload)
+    return BuiltDigest(week, digest.html, digest.chart_png, digest.xlsx, digest.id, payload)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

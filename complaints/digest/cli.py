@@ -50,8 +50,7 @@ def run_import(deps: Deps, args: argparse.Namespace) -> int:
 
 
 def run_digest(deps: Deps, args: argparse.Namespace) -> int:
-    from bot.digest_job import context
-    from complaints.digest.build import WeekAlreadyBuilt, build_week, read_stored, write_json
+    from complaints.digest.build import WeekAlreadyBuilt, build_week, context, read_stored, write_json
     from complaints.digest.render import render_text
     from complaints.digest.weeks import BadWeek, Week, last_complete_week
 
@@ -63,7 +62,7 @@ def run_digest(deps: Deps, args: argparse.Namespace) -> int:
         return 2
     with deps.sessions.begin() as session:
         existing = read_stored(session, week)
-    if existing is not None and not args.dry_run:
+    if existing is not None:  # shown as it was built, also for --dry-run
         built = existing
         print(f"{week.label} 的分析已于此前生成（不重复生成）：")
     else:
@@ -123,13 +122,13 @@ def run_ledger(deps: Deps, args: argparse.Namespace) -> int:
                 print(f"{item.number} 的整改措施已更新。")
                 return 0
             items = list_items(session, None if args.all or args.action == "export" else LedgerState.open)
-            rows = ledger_rows(items, tz)
             if args.action == "export":
                 path = Path(args.number or VAR / "ledger.xlsx")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(ledger_workbook(items, tz))
                 print(f"{len(items)} 项已写入 {path}")
                 return 0
+            rows = ledger_rows(items, tz)
     except LedgerError as exc:
         print(str(exc))
         return 1

@@ -126,7 +126,6 @@ class BadRow:
 
 @dataclass
 class ImportReport:
-    path: Path
     encoding: str | None
     rows: int = 0
     added: int = 0
@@ -364,7 +363,7 @@ def import_file(
 ) -> ImportReport:
     """Read, check and store the rows of `path`; embeddings are computed here, once, for new rows."""
     rows, used = _rows(path, encoding)
-    report = ImportReport(path=path, encoding=used)
+    report = ImportReport(encoding=used)
     now = utcnow()
     seen: dict[str, int] = {}
     fresh: list[Row] = []

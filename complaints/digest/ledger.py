@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -58,13 +57,6 @@ def _numbers(session: Session, year: int) -> Iterator[str]:
     return (f"{prefix}{n:03d}" for n in itertools.count(count + 1))
 
 
-@dataclass(frozen=True)
-class LedgerUpdate:
-    opened: list[str]
-    seen: list[str]
-    reopened: list[str]
-
-
 def update_ledger(
     session: Session,
     analysis: WeekAnalysis,
@@ -72,27 +64,25 @@ def update_ledger(
     threshold: float,
     calendar: WorkCalendar,
     now: datetime,
-) -> LedgerUpdate:
+) -> None:
     """Mark high-frequency groups, match groups to items, open new items; all in the caller's transaction."""
     week = analysis.week.label
     groups = [g for g in analysis.groups if not g.photo_only]
     for group in groups:
         group.high_frequency = is_high_frequency(group, rules)
-    open_items = list(session.scalars(select(LedgerItem).where(LedgerItem.state == LedgerState.open)))
-    closed_items = list(session.scalars(select(LedgerItem).where(LedgerItem.state == LedgerState.closed)))
-    seen, reopened, opened = [], [], []
+    items = list_items(session)
+    open_items = [i for i in items if i.state is LedgerState.open]
+    closed_items = [i for i in items if i.state is LedgerState.closed]
     # every recurring group updates its open item, high-frequency this week or not; several groups of a
     # week can be fragments of one issue, and all of them go to its item
     for item, matched in _matches(groups, open_items, threshold).items():
         _record_week(item, matched, week, "seen")
-        seen.append(item.number)
     waiting = [g for g in groups if g.high_frequency and g.ledger_number is None]
     for item, matched in _matches(waiting, closed_items, threshold).items():
         item.state = LedgerState.open
         item.deadline = calendar.add_working_days(now, rules.ledger_working_days)
         item.closed_at = None
         _record_week(item, matched, week, "reopened")
-        reopened.append(item.number)
     numbers = _numbers(session, analysis.week.year)
     for group in [g for g in waiting if g.ledger_number is None]:
         item = LedgerItem(
@@ -110,9 +100,7 @@ def update_ledger(
         session.add(item)
         _record_week(item, [group], week, "opened")
         group.ledger_new = True
-        opened.append(item.number)
     session.flush()
-    return LedgerUpdate(opened=opened, seen=seen, reopened=reopened)
 
 
 def _matches(groups: list[Group], items: list[LedgerItem], threshold: float) -> dict[LedgerItem, list[Group]]:

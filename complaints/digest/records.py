@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -62,13 +61,9 @@ def record_case(session: Session, case: Case, station: str | None, has_photo: bo
     return record
 
 
-@dataclass(frozen=True)
-class Backfill:
-    embedded: int
-
-
-def embed_missing(session: Session, start: datetime, end: datetime, batch: int = 256) -> Backfill:
-    """Embed the records of [start, end) stored without a vector (the model failed when they arrived)."""
+def embed_missing(session: Session, start: datetime, end: datetime, batch: int = 256) -> int:
+    """Embed the records of [start, end) stored without a vector (the model failed when they arrived);
+    returns how many."""
     query = select(ComplaintRecord).where(
         ComplaintRecord.received_at >= start,
         ComplaintRecord.received_at < end,
@@ -84,4 +79,4 @@ def embed_missing(session: Session, start: datetime, end: datetime, batch: int =
             record.embedding = embedding.to_bytes(vector)
             record.embedding_model = embedding.MODEL
             done += 1
-    return Backfill(done)
+    return done

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
-from html import escape
+from functools import cache
+from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -14,7 +16,8 @@ from openpyxl.styles import Alignment, Font
 from complaints.digest.analysis import Group, WeekAnalysis
 from storage.models import LedgerItem, LedgerState
 
-MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; keep room for the closing line
+MESSAGE_LIMIT = 4096  # Telegram's limit for a message
+TAIL_ROOM = 500  # what follows the groups: counts not shown, overdue items, the commands
 CHART_GROUPS = 10
 WORKBOOK_GROUPS = 5000  # rows of the groups sheet (a city's week has a few hundred complaints)
 STATE_NAMES = {LedgerState.open: "督办中", LedgerState.closed: "已销号"}
@@ -41,9 +44,16 @@ def _names(pairs: list[tuple[str, int]], limit: int = 3) -> str:
     return "、".join(f"{name}({count})" if count > 1 else name for name, count in pairs[:limit])
 
 
-def _group_html(n: int, group: Group, staff_chat_id: int | None) -> str:
+def _ledger_mention(group: Group, items: dict[str, LedgerItem], tz: ZoneInfo) -> str:
+    item = items.get(group.ledger_number or "")
+    if item is None:
+        return ""
+    status = "新立" if group.ledger_new else STATE_NAMES[item.state]
+    return f" · 台账 {item.number}（{status}，期限 {item.deadline.astimezone(tz):%m-%d}）"
+
+
+def _group_html(n: int, group: Group, ledger: str, staff_chat_id: int | None) -> str:
     flag = "🔴 高频 " if group.high_frequency else ""
-    ledger = f" · 台账 {group.ledger_number}{'（新立）' if group.ledger_new else ''}" if group.ledger_number else ""
     lines = [
         f"<b>{n}. {flag}{escape(group.label)}</b>",
         f"{group.size} 件 · {group.reporters} 人 · {escape(_change(group))}{escape(ledger)}",
@@ -82,9 +92,10 @@ def render_html(
     parts = ["\n".join(head)]
     shown = 0
     ranked = [g for g in analysis.groups if g.size > 1 or g.high_frequency]
+    by_number = {i.number: i for i in items}
     for n, group in enumerate(ranked, start=1):
-        block = _group_html(n, group, staff_chat_id)
-        if sum(len(p) for p in parts) + len(block) + 200 > MESSAGE_LIMIT:
+        block = _group_html(n, group, _ledger_mention(group, by_number, tz), staff_chat_id)
+        if sum(len(p) + 2 for p in parts) + len(block) + TAIL_ROOM > MESSAGE_LIMIT:
             break
         parts.append(block)
         shown += 1
@@ -107,15 +118,13 @@ def render_html(
 
 def render_text(html: str) -> str:
     """The message for a terminal (`complaints digest --dry-run`)."""
-    import re
-    from html import unescape
-
     return unescape(re.sub(r"<[^>]+>", "", html))
 
 
 # ---------------------------------------------------------------------------------------------- chart
 
 
+@cache
 def _font() -> str:
     """Noto Sans CJK SC from the mplfonts wheel (a project dependency), so Chinese renders anywhere."""
     from importlib.resources import files

@@ -15,11 +15,10 @@ import yaml
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.digest_job import context
 from complaints import embedding
 from complaints.deps import Deps
 from complaints.digest import build as build_module
-from complaints.digest.build import BuiltDigest, WeekAlreadyBuilt, build_week
+from complaints.digest.build import BuiltDigest, WeekAlreadyBuilt, build_week, context
 from complaints.digest.ledger import LedgerError, close_item, list_items
 from complaints.digest.weeks import Week
 from storage.models import ComplaintRecord, Digest, DigestGroup, DigestMember, LedgerEntry, LedgerItem, LedgerState

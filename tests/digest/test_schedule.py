@@ -13,11 +13,11 @@ from telegram import Bot
 
 from bot import digest_job
 from bot.app import build_application
-from bot.digest_job import CATCH_UP_JOB_ID, JOB_ID, DigestJob, context, digest_trigger, weeks_due
+from bot.digest_job import CATCH_UP_JOB_ID, JOB_ID, DigestJob, digest_trigger, weeks_due
 from bot.local_api import LocalBotApi
 from complaints.config import DigestSettings
 from complaints.deps import Deps, build_deps
-from complaints.digest.build import build_week
+from complaints.digest.build import build_week, context
 from complaints.digest.weeks import BadWeek, Week
 from storage.models import Digest
 from tests.conftest import make_settings
@@ -96,6 +96,9 @@ def test_missed_weeks_are_built_on_the_next_start_and_done_weeks_never_again(dep
         assert weeks_due(session, deps.settings, FRIDAY) == [Week(2026, w) for w in (44, 45, 46, 47)]
         capped = replace(deps.settings, digest=replace(deps.settings.digest, catch_up_weeks=2))
         assert weeks_due(session, capped, FRIDAY) == [Week(2026, 46), Week(2026, 47)]
+        # no catch-up at all still builds the week that is due
+        none = replace(deps.settings, digest=replace(deps.settings.digest, catch_up_weeks=0))
+        assert weeks_due(session, none, FRIDAY) == [Week(2026, 47)]
     _built(deps, *(Week(2026, w) for w in (44, 45, 46, 47)))
     with deps.sessions() as session:
         assert weeks_due(session, deps.settings, FRIDAY) == []

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.digest_job import context
 from bot.staff_commands import REFUSED
 from complaints.clock import utcnow
-from complaints.digest.build import build_week
+from complaints.digest.build import build_week, context
 from complaints.digest.importer import import_file
 from complaints.digest.weeks import Week
 from storage.models import Case, ComplaintRecord, LedgerItem, LedgerState
