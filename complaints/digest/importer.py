@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -173,11 +174,20 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     )
 
 
+@cache
+def _aliases() -> dict[str, str]:
+    return {alias.lower(): name for name, aliases in COLUMNS.items() for alias in aliases}
+
+
+def _column(header: object) -> str | None:
+    """Our name for a column header or JSON key (case and spaces ignored), None if we do not use it."""
+    return _aliases().get(re.sub(r"\s+", "", str(header or "")).lower())
+
+
 def _header_map(headers: list[Any]) -> dict[str, int]:
-    wanted = {alias.lower(): name for name, aliases in COLUMNS.items() for alias in aliases}
     found: dict[str, int] = {}
     for index, header in enumerate(headers):
-        name = wanted.get(re.sub(r"\s+", "", str(header or "")).lower())
+        name = _column(header)
         if name and name not in found:
             found[name] = index
     missing = [name for name in ("text", "received_at") if name not in found]
@@ -196,9 +206,12 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[Any]]]:
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 1
-    for values in reader:
-        yield start, values
-        start = reader.line_num + 1
+    try:
+        for values in reader:
+            yield start, values
+            start = reader.line_num + 1
+    except csv.Error as exc:  # e.g. a cell over the csv module's size limit: the rest cannot be read
+        raise ImportFileError(f"第 {start} 行起无法按 CSV 读取（{exc}）；请检查该行后重新导入") from exc
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -241,7 +254,6 @@ def _table(path: Path, encoding: str | None) -> tuple[Iterator[tuple[int, dict[s
 
 def _jsonl(path: Path, encoding: str | None) -> tuple[Iterator[tuple[int, dict[str, Any] | str]], str]:
     text, used = decode(path.read_bytes(), encoding)
-    aliases = {alias.lower(): name for name, names in COLUMNS.items() for alias in names}
 
     def rows() -> Iterator[tuple[int, dict[str, Any] | str]]:
         for line, raw in enumerate(text.splitlines(), start=1):
@@ -255,7 +267,8 @@ def _jsonl(path: Path, encoding: str | None) -> tuple[Iterator[tuple[int, dict[s
             if not isinstance(value, dict):
                 yield line, "每行应是一个 JSON 对象"
                 continue
-            yield line, {aliases[k.lower()]: v for k, v in value.items() if k.lower() in aliases}
+            columns = {name: v for k, v in value.items() if (name := _column(k))}
+            yield line, columns
 
     return rows(), used
 
