@@ -16,11 +16,18 @@ from bot.digest_job import DigestJob
 from bot.inbox_bot import InboxBot
 from bot.pipeline import Pipeline
 from bot.rasa_client import RasaClient
+from bot.retention_job import RetentionJob
 from complaints.deps import Deps
+from complaints.health import HealthLog
+from storage.locks import ChatLocks, Leadership
 
 logger = logging.getLogger(__name__)
 
 CATCH_UP_SECONDS = 5.0
+HEALTH_SECONDS = 60.0
+# handlers waiting for their chat cost little; the work is bounded by ChatLocks' slots
+CONCURRENT_UPDATES = 512
+Job = Callable[[Any], Coroutine[Any, Any, None]]
 GROUP_MESSAGES_PER_MINUTE = 20.0
 LIMITED_PREFIXES = ("send", "copy", "forward", "edit", "create", "close", "reopen")
 COMMANDS = [
@@ -28,6 +35,8 @@ COMMANDS = [
     BotCommand("status", "查询案件进度，例如 /status TS-2026-000123"),
     BotCommand("cancel", "取消正在填写的投诉"),
     BotCommand("help", "使用帮助"),
+    BotCommand("mydata", "导出平台保存的我的数据"),
+    BotCommand("deletemydata", "申请删除我的个人数据"),
 ]
 
 
@@ -68,24 +77,36 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
         rate_limiter=MessageRateLimiter(max_retries=3, group_max_rate=group_messages_per_minute),
         sessions=deps.sessions,
     )
-    rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
-    desk = StaffDesk(deps, bot)
-    pipeline = Pipeline(deps, rasa, bot, desk)
+    rasa = RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout)
+    locks = ChatLocks(deps.engine)
+    leadership = Leadership(deps.engine)
+    desk = StaffDesk(deps, bot, locks)
+    pipeline = Pipeline(deps, rasa, bot, desk, locks)
     clock = DeskClock(desk)
     digest = DigestJob(deps, bot)
+    retention = RetentionJob(deps)
+    health = HealthLog(deps, leadership)
 
     async def post_init(app: Application) -> None:
         await app.bot.set_my_commands(COMMANDS)
         if not desk.enabled:
             logger.warning("STAFF_CHAT_ID is not set: cases are stored but no staff topics are opened")
         await pipeline.catch_up()
-        await clock.tick()
+        if leadership.is_leader():
+            await clock.tick()
 
     async def post_shutdown(_app: Application) -> None:
         await rasa.close()
+        leadership.resign()
+        locks.dispose()
 
     application = (
-        ApplicationBuilder().bot(bot).concurrent_updates(64).post_init(post_init).post_shutdown(post_shutdown).build()
+        ApplicationBuilder()
+        .bot(bot)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
     )
     application.add_handler(TypeHandler(Update, pipeline.on_update))
     application.add_error_handler(on_error)
@@ -98,11 +119,29 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
         job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
     )
     application.job_queue.run_repeating(
-        clock.tick,
+        leader_only(leadership, clock.tick),
         interval=TICK_SECONDS,
         first=TICK_SECONDS,
         name="desk_clock",
         job_kwargs={"id": "desk_clock", "coalesce": True, "max_instances": 1, "misfire_grace_time": 120},
     )
-    digest.schedule(application.job_queue)
+    digest.schedule(application.job_queue, leader_only(leadership, digest.run))
+    retention.schedule(application.job_queue, leader_only(leadership, retention.run))
+    application.job_queue.run_repeating(
+        health.log_line,
+        interval=HEALTH_SECONDS,
+        first=HEALTH_SECONDS,
+        name="health",
+        job_kwargs={"id": "health", "coalesce": True, "max_instances": 1},
+    )
     return application
+
+
+def leader_only(leadership: Leadership, job: Job) -> Job:
+    """A scheduled job that only the elected worker runs (see storage.locks.Leadership)."""
+
+    async def run(context: object = None) -> None:
+        if leadership.is_leader():
+            await job(context)
+
+    return run

@@ -26,11 +26,13 @@ from complaints.deps import Deps
 from complaints.images import NotAnImage, strip_metadata
 from storage import conversations as convs
 from storage.desk import cases_to_escalate, mark_escalated
+from storage.locks import ChatLocks
 from storage.models import Attachment, Case, Conversation, Message, Reporter
 
 logger = logging.getLogger(__name__)
 Markup = dict[str, object] | None
 IMAGE_MIME_PREFIX = "image/"
+ESCALATION_ROUNDS = 3  # passes over new cases in one call (others may file while topics are opened)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def media_item(attachment: Attachment, caption: str = "") -> MediaItem:
 class StaffDesk:
     """Posts to case topics in STAFF_CHAT_ID and to drivers on behalf of staff."""
 
-    def __init__(self, deps: Deps, bot: Bot) -> None:
+    def __init__(self, deps: Deps, bot: Bot, locks: ChatLocks | None = None) -> None:
         settings = deps.settings
         self.deps = deps
         self.bot = bot
@@ -59,6 +61,7 @@ class StaffDesk:
         self.supervisor_chat_id = settings.supervisor_chat_id
         self.auth = StaffAuth(bot, settings.staff_chat_id, settings.supervisor_chat_id) if self.enabled else None
         self._escalating = asyncio.Lock()
+        self._locks = locks or ChatLocks(deps.engine, slots=1)
 
     @property
     def enabled(self) -> bool:
@@ -71,13 +74,27 @@ class StaffDesk:
         if not self.enabled:
             return
         async with self._escalating:
-            with self.deps.sessions.begin() as session:
-                case_ids = [case.id for case in cases_to_escalate(session)]
-            for case_id in case_ids:
-                try:
-                    await self._open_topic(case_id)
-                except TelegramError:
-                    logger.exception("Could not open the topic of case %s; retried on the next tick", case_id)
+            for _round in range(ESCALATION_ROUNDS):
+                async with self._locks.exclusive("escalate") as held:
+                    if not held:  # another worker is at it, and looks again when done
+                        return
+                    with self.deps.sessions.begin() as session:
+                        case_ids = [case.id for case in cases_to_escalate(session)]
+                    failed = await self._open_topics(case_ids)
+                with self.deps.sessions.begin() as session:  # a case another worker left to us meanwhile?
+                    if failed or not cases_to_escalate(session):
+                        return
+
+    async def _open_topics(self, case_ids: list[int]) -> bool:
+        """Open the topics; True if one failed (retried on the next tick)."""
+        failed = False
+        for case_id in case_ids:
+            try:
+                await self._open_topic(case_id)
+            except TelegramError:
+                logger.exception("Could not open the topic of case %s; retried on the next tick", case_id)
+                failed = True
+        return failed
 
     def title_of(self, case: Case) -> str:
         deadlines = open_deadlines(case)
@@ -136,7 +153,9 @@ class StaffDesk:
             consent = case.contact_consent
         for row_id, text in waiting:
             shown = text if consent else t.mask_phones(text)
-            await send_text(self.bot, self.staff_chat_id, f"🧑 <b>{who}</b>（稍早）：{escape(shown)}", None, thread_id=thread_id)
+            await send_text(
+                self.bot, self.staff_chat_id, f"🧑 <b>{who}</b>（稍早）：{escape(shown)}", None, thread_id=thread_id
+            )
             with self.deps.sessions.begin() as session:
                 row = session.get(Message, row_id)
                 if row is not None:
@@ -250,7 +269,9 @@ class StaffDesk:
 
     async def say_to_driver(self, conversation_id: int, text: str, markup: Markup = None) -> int | None:
         """Store the message in the driver's conversation, send it, mark it sent; None if blocked."""
-        return await self._to_driver(conversation_id, text, "text", lambda chat: send_text(self.bot, chat, text, markup), markup)
+        return await self._to_driver(
+            conversation_id, text, "text", lambda chat: send_text(self.bot, chat, text, markup), markup
+        )
 
     async def send_photo_to_driver(self, conversation_id: int, file_id: str, caption: str) -> int | None:
         async def send(chat: int) -> int | None:

@@ -100,8 +100,14 @@ def card_buttons(case: Case) -> dict[str, object]:
     return {
         "rows": [
             [{"title": f"✅ 确认承办：{case.unit}", "payload": f"d:take:{case.id}"}],
-            [{"title": "🔁 改派单位", "payload": f"d:units:{case.id}"}, {"title": "🚫 不予受理", "payload": f"d:refs:{case.id}"}],
-            [{"title": "↩️ 交还机器人", "payload": f"d:bot:{case.id}"}, {"title": "🪪 查看身份", "payload": f"d:id:{case.id}"}],
+            [
+                {"title": "🔁 改派单位", "payload": f"d:units:{case.id}"},
+                {"title": "🚫 不予受理", "payload": f"d:refs:{case.id}"},
+            ],
+            [
+                {"title": "↩️ 交还机器人", "payload": f"d:bot:{case.id}"},
+                {"title": "🪪 查看身份", "payload": f"d:id:{case.id}"},
+            ],
         ]
     }
 

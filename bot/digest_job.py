@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select
@@ -74,10 +76,12 @@ class DigestJob:
         self.bot = bot
         self._lock = asyncio.Lock()
 
-    def schedule(self, job_queue: JobQueue) -> None:  # type: ignore[type-arg]
+    def schedule(self, job_queue: JobQueue, run: Callable[[Any], Awaitable[None]] | None = None) -> None:  # type: ignore[type-arg]
+        """The weekly job and a catch-up run shortly after start; `run` wraps self.run (e.g. leader only)."""
         settings = self.deps.settings
+        run = run or self.run
         job_queue.run_custom(
-            self.run,
+            run,
             name=JOB_ID,
             job_kwargs={
                 "trigger": digest_trigger(settings),
@@ -89,7 +93,7 @@ class DigestJob:
             },
         )
         job_queue.run_once(
-            self.run,
+            run,
             when=CATCH_UP_DELAY,
             name=CATCH_UP_JOB_ID,
             job_kwargs={"id": CATCH_UP_JOB_ID, "replace_existing": True},
@@ -128,4 +132,3 @@ class DigestJob:
                 digest = session.get(Digest, digest_id)
                 assert digest is not None
                 digest.sent_at = utcnow()
-

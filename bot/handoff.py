@@ -24,7 +24,9 @@ REPEAT_WINDOW = timedelta(hours=1)
 Reply = tuple[str, dict[str, Any] | None]
 
 THANKS_FOR_RATING = "感谢您的评价！如愿意，可以直接回复这条消息补充意见（不回复也可以）。"
-REOPENED_AFTER_RATING = "很抱歉没能让您满意。案件 <b>{number}</b> 已重新办理（重办），新的办理期限：{due}。工作人员会在这里联系您。"
+REOPENED_AFTER_RATING = (
+    "很抱歉没能让您满意。案件 <b>{number}</b> 已重新办理（重办），新的办理期限：{due}。工作人员会在这里联系您。"
+)
 ALREADY_RATED = "这个案件已经评价过了，谢谢您。"
 COMMENT_THANKS = "已记录您的意见，谢谢！"
 CONSENT_YES = "好的，承办人员可以看到您的昵称和用户名，仅用于办理本案。"
@@ -58,7 +60,7 @@ class DriverDesk:
         with self.deps.sessions.begin() as session:
             conversation = session.get(Conversation, conversation_id)
             reporter = session.get(Reporter, conversation.reporter_id) if conversation else None
-            if reporter is not None:
+            if reporter is not None and reporter.identity is not None:
                 reporter.identity.phone = phone
         return [(CONTACT_SAVED, {"remove_keyboard": True})]
 
@@ -124,7 +126,11 @@ class DriverDesk:
         await self.desk.escalate_pending()
         with self.deps.sessions.begin() as session:
             conversation = session.get(Conversation, conversation_id)
-            case = session.get(Case, conversation.handoff_case_id) if conversation and conversation.handoff_case_id else None
+            case = (
+                session.get(Case, conversation.handoff_case_id)
+                if conversation and conversation.handoff_case_id
+                else None
+            )
             if case is None or case.topic_id is None:
                 return False
             reporter = session.get(Reporter, case.reporter_id)

@@ -11,8 +11,10 @@ import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
+from telegram.error import NetworkError
 from telegram.ext import ExtBot
 
 from storage.inbox import store_rejected, store_updates
@@ -30,7 +32,11 @@ class InboxBot(ExtBot[None]):
     async def _post(self, endpoint: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, data, **kwargs)
         if endpoint == "getUpdates" and isinstance(result, list) and result:
-            return await asyncio.to_thread(self.store_batch, result)
+            try:
+                return await asyncio.to_thread(self.store_batch, result)
+            except SQLAlchemyError as exc:
+                # a network error to PTB: the offset does not move on, and polling retries with a backoff
+                raise NetworkError(f"Database unavailable ({type(exc).__name__}); updates not confirmed") from exc
         return result
 
     def store_batch(self, raw_updates: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -543,7 +543,13 @@ class LocalBotApi:
         return self._queue_update({"message": self._user_message(user, self._group_chat(chat_id), text=text, **extra)})
 
     async def send_group_photo(
-        self, chat_id: int, user_id: int, *, message_thread_id: int, data: bytes | None = None, caption: str | None = None
+        self,
+        chat_id: int,
+        user_id: int,
+        *,
+        message_thread_id: int,
+        data: bytes | None = None,
+        caption: str | None = None,
     ) -> int:
         """A staff member posts a photo in a forum topic."""
         user = self._remember_user(user_id, None, None)

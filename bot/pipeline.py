@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from weakref import WeakValueDictionary
 
+from sqlalchemy.exc import OperationalError
 from telegram import Bot, Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import texts
 from bot.desk import StaffDesk
 from bot.handoff import DriverDesk
+from bot.privacy import PrivacyDesk
 from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
 from bot.replies import send_text
 from bot.staff_commands import StaffCommands
@@ -22,12 +22,24 @@ from bot.updates import Inbound, classify
 from complaints.clock import as_utc, utcnow
 from complaints.deps import Deps
 from storage import conversations as convs
-from storage.inbox import begin_attempt, chat_of, chats_with_pending, finish_update, pending_for_chat
+from storage.inbox import (
+    backlog,
+    begin_attempt,
+    chat_of,
+    chats_with_pending,
+    finish_update,
+    flooding,
+    has_pending,
+    pending_for_chat,
+    record_failure,
+)
+from storage.locks import ChatLocks
 from storage.models import Conversation, ConversationMode, Message, UpdateStatus
 
 logger = logging.getLogger(__name__)
 
 SESSION_TURNS = 30
+MAX_ATTEMPTS = 5  # an update whose processing raises this many times is marked failed (it stays stored)
 RESUME_NOTICE_AFTER = timedelta(hours=6)
 Reply = tuple[str, dict[str, Any] | None]
 WARNING_KINDS = ("text", "photo", "voice", "document")
@@ -47,34 +59,59 @@ class ConversationState:
 class Pipeline:
     """Processes every stored update exactly once, one chat at a time, oldest first."""
 
-    def __init__(self, deps: Deps, rasa: RasaClient, bot: Bot, desk: StaffDesk) -> None:
+    def __init__(self, deps: Deps, rasa: RasaClient, bot: Bot, desk: StaffDesk, locks: ChatLocks) -> None:
         self._deps = deps
         self._rasa = rasa
         self._bot = bot
         self._desk = desk
         self._driver_desk = DriverDesk(desk)
         self._staff = StaffCommands(desk)
-        self._locks: WeakValueDictionary[int | None, asyncio.Lock] = WeakValueDictionary()
+        self._privacy = PrivacyDesk(deps, bot)
+        self._locks = locks
         self._told_queued: set[int] = set()
-
-    def _lock(self, chat_id: int | None) -> asyncio.Lock:
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[chat_id] = lock
-        return lock
+        self._told_delayed: set[int] = set()
 
     async def on_update(self, update: Update, _context: object = None) -> None:
         """PTB handler: process this chat's pending updates up to and including this one."""
-        await self.drain(chat_of(update.to_dict()), up_to=update.update_id)
+        chat_id = chat_of(update.to_dict())
+        if chat_id is not None and chat_id > 0:
+            await self._tell_if_delayed(chat_id)
+        await self.drain(chat_id, up_to=update.update_id)
 
     async def drain(self, chat_id: int | None, up_to: int | None = None) -> None:
-        async with self._lock(chat_id):
+        """Process the chat's pending updates in order, unless another worker has the chat right now.
+
+        That worker looks again after letting the chat go, so an update stored meanwhile is not left behind.
+        """
+        while True:
+            async with self._locks.hold(chat_id) as held:
+                if not held:
+                    return
+                with self._deps.sessions.begin() as session:
+                    payloads = pending_for_chat(session, chat_id, up_to)
+                for payload in payloads:
+                    if not await self._attempt(payload):
+                        return
             with self._deps.sessions.begin() as session:
-                payloads = pending_for_chat(session, chat_id, up_to)
-            for payload in payloads:
-                if not await self._process(payload):
-                    break
+                if not has_pending(session, chat_id):
+                    return
+            up_to = None
+
+    async def _attempt(self, payload: dict[str, Any]) -> bool:
+        """Process one update; False if the chat must stop here for now (retried by the catch-up)."""
+        update_id = int(payload["update_id"])
+        try:
+            return await self._process(payload)
+        except (NetworkError, RetryAfter, OperationalError) as exc:  # Telegram or the database is away: wait
+            logger.warning("Update %s waits: %s", update_id, type(exc).__name__)
+            return False
+        except Exception:
+            logger.exception("Update %s failed", update_id)
+            with self._deps.sessions.begin() as session:
+                if record_failure(session, update_id, MAX_ATTEMPTS):
+                    logger.error("Update %s failed %d times; it is kept, marked failed", update_id, MAX_ATTEMPTS)
+                    return True
+            return False
 
     async def catch_up(self, _context: object = None) -> None:
         """Process whatever was stored but not answered (after a crash, or while Rasa was down)."""
@@ -102,7 +139,11 @@ class Pipeline:
             return True
         state, message_id, needs_replies = stored
         await self._settle_button(inbound)
-        if needs_replies:
+        if needs_replies and self._flooding(inbound.chat_id, update_id):
+            with self._deps.sessions.begin() as session:
+                told = convs.last_outbound_text(session, state.id) == texts.FLOOD
+            self._store_replies(state, message_id, [] if told else [(texts.FLOOD, None)], None)
+        elif needs_replies:
             try:
                 replies, turn = await self._replies(inbound, state, update_id, message_id)
             except RasaUnavailable as exc:
@@ -114,6 +155,7 @@ class Pipeline:
                 replies, turn = [(texts.NOT_UNDERSTOOD_NOW, None)], None
             self._store_replies(state, message_id, replies, turn)
         self._told_queued.discard(state.id)
+        self._told_delayed.discard(state.chat_id)
         await self._send_outbox(state, message_id, update_id)
         await self._desk.escalate_pending()  # a case opened in this turn gets its topic now
         return True
@@ -150,6 +192,9 @@ class Pipeline:
     async def _replies(
         self, inbound: Inbound, state: ConversationState, update_id: int, message_id: int
     ) -> tuple[list[Reply], RasaTurn | None]:
+        privacy_replies = await self._privacy.intercept(inbound, state.id, state.chat_id)
+        if privacy_replies is not None:
+            return privacy_replies, None
         desk_replies = await self._driver_desk.intercept(inbound, state.id)
         if desk_replies is not None:
             return desk_replies, None
@@ -231,6 +276,25 @@ class Pipeline:
             return
         with self._deps.sessions.begin() as session:
             convs.mark_sent(session, row_id, telegram_id)
+
+    def _flooding(self, chat_id: int, update_id: int) -> bool:
+        with self._deps.sessions.begin() as session:
+            return flooding(session, chat_id, update_id, self._deps.settings.flood_per_minute)
+
+    async def _tell_if_delayed(self, chat_id: int) -> None:
+        """When many messages wait, a driver is told once that the reply will take a while."""
+        threshold = self._deps.settings.backlog_notice_at
+        if threshold <= 0 or chat_id in self._told_delayed:
+            return
+        with self._deps.sessions.begin() as session:
+            waiting, _oldest = backlog(session)
+        if waiting < threshold:
+            return
+        self._told_delayed.add(chat_id)
+        try:
+            await send_text(self._bot, chat_id, texts.DELAYED, None)
+        except TelegramError:
+            logger.warning("Could not tell a driver that replies are delayed")
 
     async def _settle_button(self, inbound: Inbound) -> None:
         if inbound.callback_query_id is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +13,7 @@ import httpx
 logger = logging.getLogger(__name__)
 
 CHANNEL_PATH = "/webhooks/parse_rest/webhook"
+DOWN_FOR = 5.0  # seconds a server that refused a connection is tried last
 
 
 class RasaUnavailable(RuntimeError):
@@ -73,26 +76,55 @@ def parse_turn(body: dict[str, Any]) -> RasaTurn:
 
 
 class RasaClient:
-    """Talks to the Rasa server; timeouts are deliberate so a slow Rasa never blocks the bot."""
+    """Talks to one or more Rasa servers; timeouts are deliberate so a slow Rasa never blocks the bot.
 
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout, connect=2.0),
-            headers={"Authorization": f"Bearer {token}"},
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        )
+    With several servers (they share the tracker store and the Redis lock store) turns go round-robin, and a
+    server that refuses connections is skipped for a while. Only a refused connection moves a turn to the
+    next server: after a timeout Rasa may have taken the turn, so it is not sent to a second server.
+    """
+
+    def __init__(self, base_urls: str | tuple[str, ...], token: str, timeout: float = 10.0) -> None:
+        urls = (base_urls,) if isinstance(base_urls, str) else base_urls
+        if not urls:
+            raise ValueError("at least one Rasa URL is needed")
+        self._clients = [
+            httpx.AsyncClient(
+                base_url=url,
+                timeout=httpx.Timeout(timeout, connect=2.0),
+                headers={"Authorization": f"Bearer {token}"},
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            )
+            for url in urls
+        ]
+        self._down_until = [0.0] * len(urls)
+        self._next = itertools.count()
 
     async def close(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
+
+    def _order(self) -> list[int]:
+        """Servers to try, starting round-robin; those that recently refused connections go last."""
+        start = next(self._next) % len(self._clients)
+        order = [(start + i) % len(self._clients) for i in range(len(self._clients))]
+        now = time.monotonic()
+        return sorted(order, key=lambda i: self._down_until[i] > now)
 
     async def send(self, sender: str, text: str, message_id: str, metadata: dict[str, Any] | None = None) -> RasaTurn:
         payload = {"sender": sender, "message": text, "message_id": message_id, "metadata": metadata or {}}
-        try:
-            response = await self._client.post(CHANNEL_PATH, json=payload)
-        except httpx.HTTPError as exc:
-            raise RasaUnavailable(f"Rasa did not answer: {type(exc).__name__}") from exc
-        if response.status_code >= 500 or response.status_code in (401, 404):
-            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
-        response.raise_for_status()
-        return parse_turn(response.json())
+        error = "no Rasa server"
+        for index in self._order():
+            try:
+                response = await self._clients[index].post(CHANNEL_PATH, json=payload)
+            except httpx.ConnectError as exc:
+                self._down_until[index] = time.monotonic() + DOWN_FOR
+                error = f"Rasa did not answer: {type(exc).__name__}"
+                continue
+            except httpx.HTTPError as exc:
+                raise RasaUnavailable(f"Rasa did not answer: {type(exc).__name__}") from exc
+            if response.status_code >= 500 or response.status_code in (401, 404):
+                raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+            response.raise_for_status()
+            self._down_until[index] = 0.0
+            return parse_turn(response.json())
+        raise RasaUnavailable(error)

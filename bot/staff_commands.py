@@ -59,8 +59,15 @@ def read_action(update: Update) -> StaffAction | None:
             return None
         thread = getattr(query.message, "message_thread_id", None)  # None for an inaccessible (old) message
         return StaffAction(
-            query.from_user.id, query.from_user.full_name, thread, f"btn_{parts[1]}",
-            parts[3] if len(parts) > 3 else "", None, None, query.id, int(parts[2]),
+            query.from_user.id,
+            query.from_user.full_name,
+            thread,
+            f"btn_{parts[1]}",
+            parts[3] if len(parts) > 3 else "",
+            None,
+            None,
+            query.id,
+            int(parts[2]),
         )
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
@@ -187,7 +194,9 @@ class StaffCommands:
             with self.deps.sessions.begin() as session:
                 case = session.get(Case, case_id)
                 if case is not None:
-                    record_event(session, case, actor=f"non-staff:{action.user_id}", action="refused", note=action.command)
+                    record_event(
+                        session, case, actor=f"non-staff:{action.user_id}", action="refused", note=action.command
+                    )
         await self._post(action, None, REFUSED)
 
     def _actor(self, action: StaffAction) -> d.Actor:
@@ -318,7 +327,9 @@ class StaffCommands:
             avoid = self._case_view(session, case_id)[0].avoid_unit
         units = [(i, u) for i, u in enumerate(self.deps.routing.units) if u != avoid]
         rows = [[{"title": u, "payload": f"d:as:{case_id}:{i}"}] for i, u in units]
-        await self.desk.post(case_id, "请选择承办单位" + (f"（回避：{escape(avoid)}）" if avoid else "") + "：", {"rows": rows})
+        await self.desk.post(
+            case_id, "请选择承办单位" + (f"（回避：{escape(avoid)}）" if avoid else "") + "：", {"rows": rows}
+        )
         return None
 
     async def referral_picker(self, action: StaffAction, case_id: int) -> str | None:
@@ -363,7 +374,9 @@ class StaffCommands:
                 d.hand_to_bot(session, conversation, None, self._actor(action), utcnow())
             number, markup = case.number, t.rating_markup(case)
             merged = [m.id for m in d.merged_into(session, case)]
-        await self._tell_driver(case_id, f"✅ 您的案件 <b>{number}</b> 已办结，答复意见见上。请对本次办理评价：", markup)
+        await self._tell_driver(
+            case_id, f"✅ 您的案件 <b>{number}</b> 已办结，答复意见见上。请对本次办理评价：", markup
+        )
         for other in merged:
             await self._tell_driver(other, f"与您反映问题合并办理的案件 <b>{number}</b> 已办结。")
         await self.desk.post(case_id, f"✅ 已办结（{escape(action.name or '')}），已请驾驶员评价。")
@@ -465,12 +478,16 @@ class StaffCommands:
             reporter = session.get(Reporter, case.reporter_id)
             allowed = case.contact_consent
             record_event(
-                session, case, actor=self._actor(action).label,
+                session,
+                case,
+                actor=self._actor(action).label,
                 action="identity_viewed" if allowed else "identity_refused",
             )
             if not allowed or reporter is None:
                 return "🔒 驾驶员未同意提供身份信息，只能使用匿名编号联系。本次查看已记录。"
-            identity: ReporterIdentity = reporter.identity
+            identity: ReporterIdentity | None = reporter.identity
+            if identity is None:
+                return "🔒 反映人的身份信息已按规定删除（保存期满或本人申请），只保留匿名编号。"
             parts = [f"姓名/昵称：{escape(identity.display_name or '—')}"]
             if identity.username:
                 parts.append(f"用户名：@{escape(identity.username)}")
@@ -484,5 +501,7 @@ class StaffCommands:
             if case.state is not CaseState.closed:
                 return "只有已办结的案件需要回访。"
             case.return_visit_at = utcnow()
-            record_event(session, case, actor=self._actor(action).label, action="return_visit", note=action.args or None)
+            record_event(
+                session, case, actor=self._actor(action).label, action="return_visit", note=action.args or None
+            )
         return "☎️ 已记录回访。"

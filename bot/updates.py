@@ -48,6 +48,9 @@ def is_emoji_only(text: str) -> bool:
     return bool(text) and not _WORDISH.search(text)
 
 
+PRIVACY_COMMANDS = ("mydata", "deletemydata")
+
+
 def _intent(name: str, **entities: str) -> str:
     return f"/{name}{json.dumps(entities, ensure_ascii=False)}" if entities else f"/{name}"
 
@@ -65,6 +68,8 @@ def _command_inbound(base: dict[str, Any], text: str) -> Inbound:
         return Inbound(kind="command", text=text, rasa_texts=(rasa,), **base)
     if name == "cancel":
         return Inbound(kind="command", text=text, rasa_texts=(_intent("cancel"),), **base)
+    if name in PRIVACY_COMMANDS:  # answered by bot.privacy
+        return Inbound(kind="command", text=f"/{name}", **base)
     return Inbound(kind="command", text=text, direct_reply=texts.UNKNOWN_COMMAND, **base)
 
 
@@ -171,7 +176,9 @@ def classify(update: Update) -> Inbound | None:
     if message.contact is not None:
         own = message.contact.user_id == message.from_user.id
         phone = clean_text(message.contact.phone_number or "")[:32] if own else None
-        return Inbound(kind="contact", text=None, contact_phone=phone, direct_reply=None if own else texts.NOT_OWN_CONTACT, **base)
+        return Inbound(
+            kind="contact", text=None, contact_phone=phone, direct_reply=None if own else texts.NOT_OWN_CONTACT, **base
+        )
     if message.sticker is not None:
         return Inbound(kind="sticker", text=message.sticker.emoji, direct_reply=texts.STICKER, **base)
     return Inbound(kind="other", text=None, direct_reply=texts.UNSUPPORTED, **base)

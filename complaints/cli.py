@@ -1,4 +1,5 @@
-"""The `complaints` command: run, chat, train, migrate, stats, export, import, digest, ledger."""
+"""The `complaints` command: run, chat, train, migrate, stats, export, import, digest, ledger, and the services
+(bot, rasa, actions, status, retention, privacy)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from complaints.config import ConfigError, Settings, load_settings
 from complaints.logs import configure_logging
+from complaints.services import SERVICE_COMMANDS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,8 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="start", type=date.fromisoformat)
     export.add_argument("--to", dest="end", type=date.fromisoformat)
     from complaints.digest.cli import add_commands
+    from complaints.services import add_commands as add_service_commands
 
     add_commands(commands)
+    add_service_commands(commands)
     return parser
 
 
@@ -98,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         return _digest(settings, args)
     if args.command in ("stats", "export"):
         return _report(settings, args)
+    if args.command in SERVICE_COMMANDS:
+        from complaints import services
+
+        try:
+            return services.run(settings, args)
+        except ConfigError as exc:
+            print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+            return 2
     if args.command == "train":
         from complaints.model import train as train_model
 

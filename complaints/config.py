@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from dotenv import load_dotenv
@@ -39,6 +41,21 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """Webhook mode (TELEGRAM_WEBHOOK_URL set): Telegram posts updates to `url`, a reverse proxy passes them
+    to `host:port`, and every request must carry `secret` in Telegram's secret-token header."""
+
+    url: str
+    secret: str
+    host: str = "127.0.0.1"
+    port: int = 8081
+
+    @property
+    def path(self) -> str:
+        return urlparse(self.url).path or "/"
+
+
+@dataclass(frozen=True)
 class Settings:
     telegram_bot_token: str | None
     telegram_api_url: str
@@ -52,6 +69,20 @@ class Settings:
     rasa_timeout: float = 10.0
     data_dir: Path = field(default=PROJECT_ROOT / "data")
     digest: DigestSettings = field(default_factory=DigestSettings)
+    webhook: Webhook | None = None
+    # Rasa's own stores (the `complaints rasa` servers): SQL tracker store and lock store; None: SQLite and
+    # an in-memory lock (one Rasa process). Several Rasa servers or SANIC_WORKERS>1 need the Redis lock store.
+    rasa_tracker_store_url: str | None = None
+    rasa_lock_store_url: str | None = None
+    flood_per_minute: int = 20  # a driver's messages a minute above which the bot asks them to slow down
+    backlog_notice_at: int = 100  # unanswered messages across all drivers from which replies are "delayed"
+    retention_days: int = 365  # closed cases' personal data is pseudonymised after this many days
+    rasa_token_given: bool = True  # False: made up at start, fine only when `complaints run` starts Rasa itself
+
+    @property
+    def rasa_urls(self) -> tuple[str, ...]:
+        """RASA_URL may list several Rasa servers, comma-separated; the bot balances between them."""
+        return tuple(u.strip().rstrip("/") for u in self.rasa_url.split(",") if u.strip())
 
     @property
     def telegram_file_url(self) -> str:
@@ -109,6 +140,25 @@ def _digest_settings() -> DigestSettings:
     )
 
 
+SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def _webhook(env: os._Environ[str]) -> Webhook | None:
+    url = (env.get("TELEGRAM_WEBHOOK_URL") or "").strip()
+    if not url:
+        return None
+    if not url.startswith("https://"):
+        raise ConfigError("TELEGRAM_WEBHOOK_URL must be an https:// URL (Telegram only posts to HTTPS)")
+    secret = env.get("TELEGRAM_WEBHOOK_SECRET") or ""
+    if not SECRET_TOKEN.match(secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET is required in webhook mode: 1-256 characters A-Z a-z 0-9 _ -")
+    listen = (env.get("WEBHOOK_LISTEN") or "127.0.0.1:8081").strip()
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"WEBHOOK_LISTEN must look like 127.0.0.1:8081, got {listen!r}")
+    return Webhook(url=url, secret=secret, host=host, port=int(port))
+
+
 def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
     """Build settings from the environment; values already set win over the `.env` file."""
     if env_file is not None and env_file.exists():
@@ -128,8 +178,15 @@ def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
         supervisor_chat_id=_optional_int("SUPERVISOR_CHAT_ID"),
         rasa_url=(env.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/"),
         rasa_token=env.get("RASA_TOKEN") or secrets.token_urlsafe(24),
+        rasa_token_given=bool(env.get("RASA_TOKEN")),
         action_server_url=(env.get("ACTION_SERVER_URL") or "http://127.0.0.1:5055").rstrip("/"),
         timezone=timezone,
-        rasa_timeout=float(env.get("RASA_TIMEOUT", "10")),
+        rasa_timeout=_number("RASA_TIMEOUT", 10.0),
         digest=_digest_settings(),
+        webhook=_webhook(env),
+        rasa_tracker_store_url=env.get("RASA_TRACKER_STORE_URL") or None,
+        rasa_lock_store_url=env.get("RASA_LOCK_STORE_URL") or None,
+        flood_per_minute=int(_number("FLOOD_PER_MINUTE", 20, int)),
+        backlog_notice_at=int(_number("BACKLOG_NOTICE_AT", 100, int)),
+        retention_days=int(_number("RETENTION_DAYS", 365, int)),
     )

@@ -155,7 +155,6 @@ class LegalKb:
         return next((entry for entry in self.entries if entry.code == code), None)
 
 
-
 def _entry(raw: dict, where: str, texts: LegalTexts) -> LegalEntry:
     missing = [key for key in REQUIRED if not raw.get(key)]
     if missing:

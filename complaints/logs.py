@@ -11,10 +11,17 @@ PLATE = re.compile(
 )
 PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 LONG_NUMBER = re.compile(r"(?<![\d-])\d{7,}(?!\d)")
+BOT_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+URL_SECRET = re.compile(r"((?:token|secret|password)=)[^&\s\"']+", re.IGNORECASE)
+URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 
 def mask(text: str) -> str:
-    """Mask plates, phones and long ids (Telegram user/chat ids) in a log line."""
+    """Mask secrets (bot token, tokens in URLs, database passwords), plates, phones and long ids
+    (Telegram user/chat ids) in a log line."""
+    text = BOT_TOKEN.sub("<bot-token>", text)
+    text = URL_SECRET.sub(r"\1***", text)
+    text = URL_PASSWORD.sub(r"\1***@", text)
     text = PLATE.sub(r"\1****", text)
     text = PHONE.sub(r"\1****\2", text)
     return LONG_NUMBER.sub(lambda m: m.group(0)[:2] + "…", text)

@@ -24,17 +24,43 @@ TERMINAL_LOG = PROJECT_ROOT / "var" / "log" / "stack.log"
 
 
 async def _run_bot(settings: Settings, stop: asyncio.Event) -> None:
+    """One bot worker: long polling, or the webhook server when TELEGRAM_WEBHOOK_URL is set."""
     from bot.app import build_application
+    from bot.inbox_bot import InboxBot
+    from bot.webhook import WebhookServer
 
     application = build_application(build_deps(settings))
     async with application:
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=10)
-        logger.info("Bot is running; press Ctrl-C to stop everything")
-        await stop.wait()
-        await application.updater.stop()
+        if settings.webhook is not None:
+            assert isinstance(application.bot, InboxBot)
+            server = WebhookServer(application, application.bot, settings.webhook)
+            await server.start()
+            await server.register()
+            logger.info("Bot is running in webhook mode")
+            await stop.wait()
+            await server.stop()
+        else:
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0.0, timeout=10)
+            logger.info("Bot is running (long polling); press Ctrl-C to stop everything")
+            await stop.wait()
+            await application.updater.stop()
         await application.stop()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_bot_only(settings: Settings) -> None:
+    """`complaints bot`: the bot worker alone; Rasa and the action server run as their own services."""
+    upgrade(settings.database_url)
+    await _run_bot(settings, _stop_on_signals())
 
 
 async def _run_terminal(settings: Settings, stop: asyncio.Event) -> None:
@@ -67,10 +93,7 @@ async def run_all(settings: Settings, terminal: bool) -> None:
 
         log_sink = sys.stdout
     stack = Stack(settings, model, log_sink)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = _stop_on_signals()
     try:
         logger.info("Starting the action server and Rasa (model %s)", model.name)
         await stack.start()

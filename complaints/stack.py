@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
-from urllib.parse import urlparse
+from typing import Any, TextIO
+from urllib.parse import unquote, urlparse
 
 import httpx
+import yaml
 
-from complaints.config import PROJECT_ROOT, Settings
+from complaints.config import PROJECT_ROOT, ConfigError, Settings
 from complaints.model import RASA_BIN, rasa_base_env
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,65 @@ def tracker_db_path() -> Path:
     return Path(os.environ.get("RASA_TRACKER_DB") or PROJECT_ROOT / "var" / "rasa_tracker.db")
 
 
-def rasa_command(settings: Settings, model: Path, credentials: Path = PROJECT_ROOT / "credentials.yml") -> list[str]:
+def _tracker_store(settings: Settings, tracker_db: Path) -> dict[str, Any]:
+    url = settings.rasa_tracker_store_url
+    if not url:
+        return {"type": "SQL", "dialect": "sqlite", "db": str(tracker_db)}
+    parts = urlparse(url)
+    if not parts.scheme.startswith("postgresql"):
+        raise ConfigError(f"RASA_TRACKER_STORE_URL must be a postgresql:// URL, got scheme {parts.scheme!r}")
+    store: dict[str, Any] = {"type": "SQL", "dialect": "postgresql", "host": parts.hostname or "127.0.0.1"}
+    store |= {"port": parts.port or 5432, "db": parts.path.lstrip("/") or "rasa", "login_db": "postgres"}
+    if parts.username:
+        store["username"] = unquote(parts.username)
+    if parts.password:
+        store["password"] = unquote(parts.password)
+    return store
+
+
+def _lock_store(settings: Settings) -> dict[str, Any]:
+    url = settings.rasa_lock_store_url
+    if not url:
+        return {"type": "in_memory"}
+    parts = urlparse(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ConfigError(f"RASA_LOCK_STORE_URL must be a redis:// URL, got scheme {parts.scheme!r}")
+    store: dict[str, Any] = {"type": "redis", "url": parts.hostname or "127.0.0.1", "port": parts.port or 6379}
+    store |= {"db": int(parts.path.lstrip("/") or 1), "key_prefix": "complaints", "use_ssl": parts.scheme == "rediss"}
+    if parts.password:
+        store["password"] = unquote(parts.password)
+    return store
+
+
+def write_endpoints(settings: Settings, tracker_db: Path) -> Path:
+    """Rasa's endpoints file for these settings (action server, tracker store, lock store), in var/rasa/.
+
+    The file holds database passwords, so it is written readable by its owner only.
+    """
+    endpoints = {
+        "action_endpoint": {"url": f"{settings.action_server_url}/webhook"},
+        "tracker_store": _tracker_store(settings, tracker_db),
+        "lock_store": _lock_store(settings),
+    }
+    text = yaml.safe_dump(endpoints, allow_unicode=True, sort_keys=False)
+    folder = PROJECT_ROOT / "var" / "rasa"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"endpoints-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yml"
+    if not path.exists():
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.chmod(0o600)
+        temporary.replace(path)
+    return path
+
+
+def rasa_command(
+    settings: Settings,
+    model: Path,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+    endpoints: Path = PROJECT_ROOT / "endpoints.yml",
+    port: int | None = None,
+) -> list[str]:
     return [
         str(RASA_BIN),
         "run",
@@ -46,11 +106,11 @@ def rasa_command(settings: Settings, model: Path, credentials: Path = PROJECT_RO
         "-i",
         "127.0.0.1",
         "-p",
-        str(_port(settings.rasa_url, 5005)),
+        str(port or _port(settings.rasa_urls[0], 5005)),
         "--model",
         str(model),
         "--endpoints",
-        "endpoints.yml",
+        str(endpoints),
         "--credentials",
         str(credentials),
     ]
@@ -115,9 +175,20 @@ class Stack:
             self.log_sink.write(f"[{name:7}] {line.decode(errors='replace').rstrip()}\n")
             self.log_sink.flush()
 
+    def _rasa_commands(self) -> dict[str, list[str]]:
+        """One Rasa server per URL in RASA_URL (named rasa, rasa2, …), all with the same endpoints."""
+        endpoints = write_endpoints(self.settings, self.tracker_db)
+        return {
+            "rasa" if index == 0 else f"rasa{index + 1}": rasa_command(
+                self.settings, self.model, self.credentials, endpoints, _port(url, 5005)
+            )
+            for index, url in enumerate(self.settings.rasa_urls)
+        }
+
     async def start(self) -> None:
         await self._spawn("actions", action_server_command(self.settings))
-        await self._spawn("rasa", rasa_command(self.settings, self.model, self.credentials))
+        for name, command in self._rasa_commands().items():
+            await self._spawn(name, command)
         await self.wait_ready()
 
     async def stop_process(self, name: str) -> None:
@@ -127,8 +198,8 @@ class Stack:
             process.terminate()
             await process.wait()
 
-    async def start_rasa(self) -> None:
-        await self._spawn("rasa", rasa_command(self.settings, self.model, self.credentials))
+    async def start_rasa(self, name: str = "rasa") -> None:
+        await self._spawn(name, self._rasa_commands()[name])
         await self.wait_ready()
 
     async def wait_ready(self, timeout: float = RASA_LOAD_TIMEOUT) -> None:
@@ -173,7 +244,10 @@ class Stack:
 async def _ready(client: httpx.AsyncClient, settings: Settings) -> bool:
     try:
         actions = await client.get(f"{settings.action_server_url}/health")
-        status = await client.get(f"{settings.rasa_url}/status", params={"token": settings.rasa_token})
+        statuses = [
+            await client.get(f"{url}/status", params={"token": settings.rasa_token}) for url in settings.rasa_urls
+        ]
     except httpx.HTTPError:
         return False
-    return actions.status_code == 200 and status.status_code == 200 and bool(status.json().get("model_file"))
+    loaded = all(s.status_code == 200 and bool(s.json().get("model_file")) for s in statuses)
+    return actions.status_code == 200 and loaded

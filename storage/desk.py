@@ -59,9 +59,7 @@ def case_by_number(session: Session, number: str) -> Case | None:
 def cases_to_escalate(session: Session) -> list[Case]:
     """Cases that need a topic in the staff group and have none yet."""
     return list(
-        session.scalars(
-            select(Case).where(Case.topic_id.is_(None), Case.state.in_(OPEN_STATES)).order_by(Case.id)
-        )
+        session.scalars(select(Case).where(Case.topic_id.is_(None), Case.state.in_(OPEN_STATES)).order_by(Case.id))
     )
 
 
@@ -186,7 +184,9 @@ def reopen(session: Session, case: Case, reason: str, actor: Actor, calendar: Wo
     case.return_visit_due = None
 
 
-def extend(session: Session, case: Case, days: int, reason: str, actor: Actor, calendar: WorkCalendar, at: datetime) -> None:
+def extend(
+    session: Session, case: Case, days: int, reason: str, actor: Actor, calendar: WorkCalendar, at: datetime
+) -> None:
     if not 1 <= days <= 30:
         raise DeskError("延期天数应为 1-30 个工作日。")
     if case.state not in WORKING_STATES:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from complaints.clock import utcnow
+from complaints.clock import as_utc, utcnow
 from storage.models import InboundUpdate, UpdateStatus
 
 
@@ -43,12 +44,9 @@ def store_updates(session: Session, payloads: Iterable[dict[str, Any]]) -> list[
 
 
 def begin_attempt(session: Session, update_id: int) -> bool:
-    """Count an attempt; False if the update is already done (another worker or a replay)."""
-    row = session.scalars(select(InboundUpdate).where(InboundUpdate.update_id == update_id)).one_or_none()
-    if row is None or row.status is not UpdateStatus.pending:
-        return False
-    row.attempts += 1
-    return True
+    """False if the update is already done (by another worker, or a replay)."""
+    status = session.scalars(select(InboundUpdate.status).where(InboundUpdate.update_id == update_id)).one_or_none()
+    return status is UpdateStatus.pending
 
 
 def finish_update(session: Session, update_id: int, status: UpdateStatus = UpdateStatus.done) -> None:
@@ -82,3 +80,63 @@ def chats_with_pending(session: Session) -> list[int | None]:
     return list(
         session.scalars(select(InboundUpdate.chat_id).where(InboundUpdate.status == UpdateStatus.pending).distinct())
     )
+
+
+def has_pending(session: Session, chat_id: int | None) -> bool:
+    chat = InboundUpdate.chat_id.is_(None) if chat_id is None else InboundUpdate.chat_id == chat_id
+    return (
+        session.scalars(
+            select(InboundUpdate.id).where(InboundUpdate.status == UpdateStatus.pending, chat).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def backlog(session: Session) -> tuple[int, datetime | None]:
+    """How many updates wait to be processed, and when the oldest of them arrived."""
+    count, oldest = session.execute(
+        select(func.count(InboundUpdate.id), func.min(InboundUpdate.received_at)).where(
+            InboundUpdate.status == UpdateStatus.pending
+        )
+    ).one()
+    return int(count), as_utc(oldest) if oldest is not None else None
+
+
+def record_failure(session: Session, update_id: int, max_attempts: int) -> bool:
+    """Count a failed attempt; after `max_attempts` the update is marked failed (True) and not retried."""
+    row = session.scalars(select(InboundUpdate).where(InboundUpdate.update_id == update_id)).one_or_none()
+    if row is None or row.status is not UpdateStatus.pending:
+        return False
+    row.attempts += 1
+    if row.attempts >= max_attempts:
+        row.status, row.processed_at = UpdateStatus.failed, utcnow()
+        return True
+    return False
+
+
+def _sent_at(payload: dict[str, Any], received_at: datetime) -> float:
+    """When the driver sent an update: Telegram's date of the message, else when we received it."""
+    for key in ("message", "edited_message"):
+        message = payload.get(key)
+        if isinstance(message, dict) and isinstance(message.get("date"), int):
+            return float(message["date"])
+    return as_utc(received_at).timestamp()
+
+
+def flooding(session: Session, chat_id: int, update_id: int, per_minute: int) -> bool:
+    """True if this chat sent more than `per_minute` updates within the minute up to this one.
+
+    Counted on Telegram's send times, so a backlog delivered at once after an outage is not a flood.
+    """
+    if per_minute <= 0:
+        return False
+    rows = session.execute(
+        select(InboundUpdate.payload, InboundUpdate.received_at)
+        .where(InboundUpdate.chat_id == chat_id, InboundUpdate.update_id <= update_id)
+        .order_by(InboundUpdate.update_id.desc())
+        .limit(per_minute + 1)
+    ).all()
+    if len(rows) <= per_minute:
+        return False
+    newest, oldest = _sent_at(*rows[0]), _sent_at(*rows[-1])
+    return newest - oldest < 60

@@ -88,7 +88,9 @@ class Reporter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    identity: Mapped[ReporterIdentity] = relationship(back_populates="reporter")
+    # the driver asked for their data to be deleted while a case was open: done when the last one closes
+    erase_requested_at: Mapped[datetime | None] = mapped_column()
+    identity: Mapped[ReporterIdentity | None] = relationship(back_populates="reporter")
 
 
 class ReporterIdentity(Base):
@@ -135,7 +137,7 @@ class InboundUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[UpdateStatus] = mapped_column(_enum(UpdateStatus), default=UpdateStatus.pending)
+    status: Mapped[UpdateStatus] = mapped_column(_enum(UpdateStatus), default=UpdateStatus.pending, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
@@ -228,6 +230,8 @@ class Case(Base):
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     referral: Mapped[str | None] = mapped_column(String(64))  # where a case not accepted was sent
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # personal data replaced by placeholders (retention period over, or the driver asked for deletion)
+    pseudonymised_at: Mapped[datetime | None] = mapped_column()
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
 
 

@@ -137,7 +137,9 @@ def _store(
             select(LedgerItem.number, LedgerItem.id).where(
                 LedgerItem.number.in_({g.ledger_number for g in analysis.groups if g.ledger_number})
             )
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     rows = [
         DigestGroup(
@@ -222,10 +224,7 @@ def read_stored(session: Session, week: Week) -> BuiltDigest | None:
     )
     for group_id, external, record_id in session.execute(query):
         members.setdefault(group_id, []).append(external or f"record:{record_id}")
-    groups = [
-        group.details["summary"] | {"members": members.get(group.id, [])}
-        for group in digest.groups
-    ]
+    groups = [group.details["summary"] | {"members": members.get(group.id, [])} for group in digest.groups]
     payload = {"week": week.label, "method": digest.method, "complaints": digest.complaints, "groups": groups}
     return BuiltDigest(week, digest.html, digest.chart_png, digest.xlsx, digest.id, payload)
 

@@ -34,7 +34,12 @@ def run_import(deps: Deps, args: argparse.Namespace) -> int:
     try:
         with deps.sessions.begin() as session:
             report = import_file(
-                session, args.file, deps.settings.timezone, deps.settings.digest.pseudonym_key, args.channel, args.encoding
+                session,
+                args.file,
+                deps.settings.timezone,
+                deps.settings.digest.pseudonym_key,
+                args.channel,
+                args.encoding,
             )
     except ImportFileError as exc:
         print(f"导入失败，未导入任何记录：{exc}")
@@ -137,4 +142,3 @@ def run_ledger(deps: Deps, args: argparse.Namespace) -> int:
     for row in rows:
         print(" | ".join(f"{name}：{value}" for name, value in zip(LEDGER_HEADER, row, strict=True) if value != ""))
     return 0
-

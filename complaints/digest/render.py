@@ -156,7 +156,9 @@ def render_chart(analysis: WeekAnalysis) -> bytes:
             rows = range(len(groups))[::-1]
             labels = [f"{g.label[:18]}{' ★' if g.high_frequency else ''}" for g in groups]
             axes.barh([r + 0.2 for r in rows], [g.size for g in groups], height=0.4, label="本周", color="#c0392b")
-            axes.barh([r - 0.2 for r in rows], [g.previous_size for g in groups], height=0.4, label="上周", color="#95a5a6")
+            axes.barh(
+                [r - 0.2 for r in rows], [g.previous_size for g in groups], height=0.4, label="上周", color="#95a5a6"
+            )
             axes.set_yticks(list(rows), labels)
             axes.set_xlabel("投诉件数")
             axes.legend(loc="lower right")
@@ -214,7 +216,19 @@ def ledger_rows(items: list[LedgerItem], tz: ZoneInfo) -> list[list[object]]:
     ]
 
 
-LEDGER_HEADER = ["编号", "问题", "责任单位", "整改措施", "期限", "状态", "首次出现", "最近出现", "累计件数", "销号日期", "销号说明"]
+LEDGER_HEADER = [
+    "编号",
+    "问题",
+    "责任单位",
+    "整改措施",
+    "期限",
+    "状态",
+    "首次出现",
+    "最近出现",
+    "累计件数",
+    "销号日期",
+    "销号说明",
+]
 LEDGER_WIDTHS = [14, 36, 18, 36, 12, 8, 10, 10, 10, 12, 36]
 
 
@@ -243,11 +257,29 @@ def render_workbook(analysis: WeekAnalysis, items: list[LedgerItem], tz: ZoneInf
     ]
     if len(analysis.groups) > WORKBOOK_GROUPS:
         rest = analysis.groups[WORKBOOK_GROUPS:]
-        groups.append(["…", f"另有 {len(rest)} 组（共 {sum(g.size for g in rest)} 件）未列出，见 --json 输出", *[""] * 13])
+        groups.append(
+            ["…", f"另有 {len(rest)} 组（共 {sum(g.size for g in rest)} 件）未列出，见 --json 输出", *[""] * 13]
+        )
     _sheet(
         book,
         f"分组 {analysis.week.label}",
-        ["序号", "问题", "件数", "人数", "上周件数", "新出现", "高频", "台账编号", "站点", "单位", "渠道", "在办", "逾期", "代表性原话（已脱敏）", "投诉编号"],
+        [
+            "序号",
+            "问题",
+            "件数",
+            "人数",
+            "上周件数",
+            "新出现",
+            "高频",
+            "台账编号",
+            "站点",
+            "单位",
+            "渠道",
+            "在办",
+            "逾期",
+            "代表性原话（已脱敏）",
+            "投诉编号",
+        ],
         groups,
         [6, 32, 8, 8, 10, 8, 8, 14, 24, 24, 16, 8, 8, 60, 40],
     )

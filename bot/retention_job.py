@@ -1,0 +1,40 @@
+"""The daily retention job (run by the elected worker): see storage.privacy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import time
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from telegram.ext import JobQueue
+
+from complaints.clock import utcnow
+from complaints.deps import Deps
+from complaints.retention import run_retention
+
+logger = logging.getLogger(__name__)
+
+JOB_ID = "retention"
+RUN_AT = time(3, 30)  # local time, when nobody is waiting for the bot
+
+
+class RetentionJob:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def schedule(self, job_queue: JobQueue, run: Callable[[Any], Awaitable[None]] | None = None) -> None:  # type: ignore[type-arg]
+        job_queue.run_daily(
+            run or self.run,
+            RUN_AT.replace(tzinfo=self.deps.settings.timezone),
+            name=JOB_ID,
+            job_kwargs={"id": JOB_ID, "coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600},
+        )
+
+    async def run(self, _context: object = None) -> None:
+        try:
+            await asyncio.to_thread(run_retention, self.deps, utcnow())
+        except SQLAlchemyError:
+            logger.exception("Retention failed; nothing of it was kept, the next run retries")

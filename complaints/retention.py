@@ -1,0 +1,45 @@
+"""Running retention and privacy requests against our database and Rasa's tracker store together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from complaints.deps import Deps
+from complaints.stack import tracker_db_path
+from storage.privacy import PrivacyReport, apply_retention
+from storage.rasa_tracker import forget, tracker_store_url
+
+logger = logging.getLogger(__name__)
+
+
+def run_in_transaction(deps: Deps, change: Callable[[Session], PrivacyReport], dry_run: bool = False) -> PrivacyReport:
+    """Apply `change`; Rasa's trackers of forgotten people are deleted before our commit, so a failure
+    there leaves everything to the next run (deleting a tracker twice is harmless)."""
+    with deps.sessions() as session:
+        report = change(session)
+        if dry_run:
+            session.rollback()
+            return report
+        url = tracker_store_url(deps.settings.rasa_tracker_store_url, tracker_db_path())
+        forget(url, report.forget_senders)
+        session.commit()
+    return report
+
+
+def run_retention(deps: Deps, now: datetime, dry_run: bool = False) -> PrivacyReport:
+    days = deps.settings.retention_days
+    report = run_in_transaction(deps, lambda session: apply_retention(session, now, days), dry_run)
+    logger.info(
+        "Retention (%d days)%s: %d cases pseudonymised, %d identities deleted, %d messages and %d files cleaned",
+        days,
+        " dry run" if dry_run else "",
+        len(report.cases),
+        report.identities,
+        report.messages,
+        report.attachments,
+    )
+    return report
