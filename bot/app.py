@@ -108,6 +108,7 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
         .post_shutdown(post_shutdown)
         .build()
     )
+    application.bot_data["leadership"] = leadership  # for `complaints status`-like checks and the tests
     application.add_handler(TypeHandler(Update, pipeline.on_update))
     application.add_error_handler(on_error)
     assert application.job_queue is not None
@@ -145,3 +146,20 @@ def leader_only(leadership: Leadership, job: Job) -> Job:
             await job(context)
 
     return run
+
+
+async def start_application(application: Application) -> None:
+    """What run_polling()/run_webhook() do before receiving updates: initialize, post_init, start."""
+    await application.initialize()
+    if application.post_init is not None:
+        await application.post_init(application)
+    await application.start()
+
+
+async def stop_application(application: Application) -> None:
+    """The reverse: stop, shutdown, post_shutdown (closes the Rasa client, gives up the scheduler lock)."""
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)

@@ -342,6 +342,8 @@ class LocalBotApi:
         self._member_status: dict[tuple[int, int], str] = {}
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
         self.webhook: JsonDict = {"url": "", "secret_token": None}
+        # with a webhook set, updates go to this sink (see bot.local_webhook) instead of the getUpdates queue
+        self.webhook_sink: Callable[[JsonDict], None] | None = None
         self.callback_answers: list[JsonDict] = []
         self.topics: dict[tuple[int, int], JsonDict] = {}
         self._blocked: set[int] = set()
@@ -649,6 +651,9 @@ class LocalBotApi:
         return self._enqueue(_Queued({"update_id": self._take_update_id(), **body}))
 
     def _enqueue(self, queued: _Queued) -> int:
+        if self.webhook["url"] and self.webhook_sink is not None:
+            self.webhook_sink(copy.deepcopy(queued.update))
+            return queued.update_id
         self._queue.append(queued)
         self._updates_signal.notify()
         return queued.update_id
@@ -1010,6 +1015,10 @@ class LocalBotApi:
         if params.get("drop_pending_updates"):
             self._queue.clear()
         self.webhook = {"url": str(params.get("url") or ""), "secret_token": params.get("secret_token")}
+        if self.webhook["url"] and self.webhook_sink is not None:  # what waited for getUpdates goes out now
+            waiting, self._queue = sorted(self._queue, key=lambda q: q.update_id), []
+            for queued in waiting:
+                self.webhook_sink(copy.deepcopy(queued.update))
         return True
 
     def _webhook_info(self) -> JsonDict:

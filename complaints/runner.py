@@ -25,13 +25,13 @@ TERMINAL_LOG = PROJECT_ROOT / "var" / "log" / "stack.log"
 
 async def _run_bot(settings: Settings, stop: asyncio.Event) -> None:
     """One bot worker: long polling, or the webhook server when TELEGRAM_WEBHOOK_URL is set."""
-    from bot.app import build_application
+    from bot.app import build_application, start_application, stop_application
     from bot.inbox_bot import InboxBot
     from bot.webhook import WebhookServer
 
     application = build_application(build_deps(settings))
-    async with application:
-        await application.start()
+    await start_application(application)
+    try:
         if settings.webhook is not None:
             assert isinstance(application.bot, InboxBot)
             server = WebhookServer(application, application.bot, settings.webhook)
@@ -46,7 +46,8 @@ async def _run_bot(settings: Settings, stop: asyncio.Event) -> None:
             logger.info("Bot is running (long polling); press Ctrl-C to stop everything")
             await stop.wait()
             await application.updater.stop()
-        await application.stop()
+    finally:
+        await stop_application(application)
 
 
 def _stop_on_signals() -> asyncio.Event:

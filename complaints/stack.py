@@ -45,7 +45,8 @@ def _tracker_store(settings: Settings, tracker_db: Path) -> dict[str, Any]:
     parts = urlparse(url)
     if not parts.scheme.startswith("postgresql"):
         raise ConfigError(f"RASA_TRACKER_STORE_URL must be a postgresql:// URL, got scheme {parts.scheme!r}")
-    store: dict[str, Any] = {"type": "SQL", "dialect": "postgresql", "host": parts.hostname or "127.0.0.1"}
+    # Rasa passes `url` on as the host
+    store: dict[str, Any] = {"type": "SQL", "dialect": "postgresql", "url": parts.hostname or "127.0.0.1"}
     store |= {"port": parts.port or 5432, "db": parts.path.lstrip("/") or "rasa", "login_db": "postgres"}
     if parts.username:
         store["username"] = unquote(parts.username)

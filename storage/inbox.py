@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from complaints.clock import as_utc, utcnow
@@ -36,11 +37,20 @@ def store_updates(session: Session, payloads: Iterable[dict[str, Any]]) -> list[
         select(InboundUpdate.update_id, InboundUpdate.status).where(InboundUpdate.update_id.in_(list(by_id)))
     )
     known = {update_id: status for update_id, status in rows}
-    for update_id, payload in by_id.items():
-        if update_id not in known:
-            session.add(InboundUpdate(update_id=update_id, chat_id=chat_of(payload), payload=payload))
-    session.flush()
+    rows = [
+        {"update_id": uid, "chat_id": chat_of(p), "payload": p, "status": UpdateStatus.pending, "received_at": utcnow()}
+        for uid, p in by_id.items()
+        if uid not in known
+    ]
+    if rows:  # another worker may store the same update at the same moment (a redelivery): first one wins
+        session.execute(_insert_ignoring_duplicates(session, rows))
     return sorted(uid for uid in by_id if known.get(uid) not in (UpdateStatus.done, UpdateStatus.failed))
+
+
+def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> Any:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(InboundUpdate).values(rows).on_conflict_do_nothing(index_elements=["update_id"])
 
 
 def begin_attempt(session: Session, update_id: int) -> bool:

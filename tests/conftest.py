@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +18,7 @@ from complaints.deps import Deps, build_deps
 from storage.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -55,6 +58,27 @@ def postgres_server_url() -> str:
             pytest.fail(f"PostgreSQL at TEST_POSTGRES_URL={POSTGRES_URL!r} is required here but not reachable")
         pytest.skip("PostgreSQL not available: set TEST_POSTGRES_URL to run the PostgreSQL variant")
     return POSTGRES_URL
+
+
+def _redis_available() -> bool:
+    if not REDIS_URL:
+        return False
+    parts = urlparse(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    if not _redis_available():
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail(f"Redis at TEST_REDIS_URL={REDIS_URL!r} is required here but not reachable")
+        pytest.skip("Redis not available: set TEST_REDIS_URL to run the scale-out tests")
+    return REDIS_URL
 
 
 def fresh_postgres_database(server_url: str) -> Iterator[str]:

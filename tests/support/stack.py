@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, start_application, stop_application
 from bot.local_api import LocalBotApi
 from complaints.config import PROJECT_ROOT, Settings
 from complaints.deps import Deps, build_deps
@@ -41,8 +41,7 @@ class RunningStack:
     async def start_bot(self) -> None:
         # the local Bot API has no flood limits; Telegram's 20 messages a minute per group would slow tests
         self.application = build_application(self.deps, group_messages_per_minute=6000)
-        await self.application.initialize()
-        await self.application.start()
+        await start_application(self.application)
         assert self.application.updater is not None
         await self.application.updater.start_polling(poll_interval=0.0, timeout=1)
 
@@ -51,8 +50,7 @@ class RunningStack:
             return
         assert self.application.updater is not None
         await self.application.updater.stop()
-        await self.application.stop()
-        await self.application.shutdown()
+        await stop_application(self.application)
         self.application = None
 
 

@@ -1,0 +1,105 @@
+"""The scaled-out stack: PostgreSQL for our data and Rasa's tracker store, Redis lock store, several Rasa
+servers (balanced by the bot), several bot workers in webhook mode behind the proxy of bot.local_webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import build_application, start_application, stop_application
+from bot.inbox_bot import InboxBot
+from bot.local_api import LocalBotApi
+from bot.local_webhook import WebhookProxy
+from bot.webhook import WebhookServer
+from complaints.config import Settings, Webhook
+from complaints.deps import Deps, build_deps
+from complaints.model import train
+from complaints.stack import Stack
+from storage.locks import Leadership
+from storage.migrate import upgrade
+from tests.support.stack import free_port
+
+WEBHOOK_URL = "https://complaints.example.test/telegram/hook"
+WEBHOOK_SECRET = "test-webhook-secret_0123456789"
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    deps: Deps
+    application: Application
+    server: WebhookServer
+
+    @property
+    def address(self) -> str:
+        assert self.settings.webhook is not None
+        return f"http://127.0.0.1:{self.settings.webhook.port}{self.settings.webhook.path}"
+
+    @property
+    def leadership(self) -> Leadership:
+        leadership = self.application.bot_data["leadership"]
+        assert isinstance(leadership, Leadership)
+        return leadership
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        await stop_application(self.application)
+        self.deps.engine.dispose()
+
+
+async def start_worker(settings: Settings, port: int | None = None) -> Worker:
+    webhook = Webhook(url=WEBHOOK_URL, secret=WEBHOOK_SECRET, host="127.0.0.1", port=port or free_port())
+    settings = dataclasses.replace(settings, webhook=webhook)
+    deps = build_deps(settings)
+    application = build_application(deps, group_messages_per_minute=6000)
+    await start_application(application)
+    assert isinstance(application.bot, InboxBot)
+    server = WebhookServer(application, application.bot, webhook)
+    await server.start()
+    await server.register()
+    return Worker(settings, deps, application, server)
+
+
+@dataclass
+class ScaledStack:
+    settings: Settings
+    api: LocalBotApi
+    stack: Stack
+    proxy: WebhookProxy
+    log: Any
+    workers: list[Worker] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def scaled_stack(settings: Settings, tracker_db: Path, workers: int = 2) -> AsyncIterator[ScaledStack]:
+    """`settings` names the databases, Redis and one Rasa URL per server; everything else is started here."""
+    upgrade(settings.database_url)
+    model = await asyncio.to_thread(train)
+    log = io.StringIO()
+    async with LocalBotApi() as api, WebhookProxy(api, ["http://127.0.0.1:9/unused"]) as proxy:
+        settings = dataclasses.replace(settings, telegram_api_url=api.base_url)
+        stack = Stack(settings, model, log, tracker_db)
+        try:
+            await stack.start()
+        except Exception:
+            print(log.getvalue()[-5000:])
+            await stack.stop()
+            raise
+        running = ScaledStack(settings, api, stack, proxy, log)
+        try:
+            for _ in range(workers):
+                running.workers.append(await start_worker(settings))
+            proxy.targets = [worker.address for worker in running.workers]
+            yield running
+        finally:
+            for worker in running.workers:
+                await worker.stop()
+            await stack.stop()
