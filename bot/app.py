@@ -77,7 +77,7 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
         rate_limiter=MessageRateLimiter(max_retries=3, group_max_rate=group_messages_per_minute),
         sessions=deps.sessions,
     )
-    rasa = RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout)
+    rasa = RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout, settings.action_server_url)
     locks = ChatLocks(deps.engine)
     leadership = Leadership(deps.engine)
     desk = StaffDesk(deps, bot, locks)

@@ -225,7 +225,9 @@ class Pipeline:
         if not turns:
             return replies, None
         if not any(turn.replies for turn in turns):
-            logger.error("Rasa answered update %s with nothing (is the action server up?)", update_id)
+            if not await self._rasa.actions_alive():  # wait for it, like for Rasa itself
+                raise RasaUnavailable("the action server does not answer")
+            logger.error("Rasa answered update %s with nothing", update_id)
             replies.append((texts.NOT_UNDERSTOOD_NOW, None))
         # the message's parse is its first turn's; the form state is the last turn's
         first = turns[0]

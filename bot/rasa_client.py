@@ -83,7 +83,9 @@ class RasaClient:
     next server: after a timeout Rasa may have taken the turn, so it is not sent to a second server.
     """
 
-    def __init__(self, base_urls: str | tuple[str, ...], token: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_urls: str | tuple[str, ...], token: str, timeout: float = 10.0, action_server_url: str | None = None
+    ) -> None:
         urls = (base_urls,) if isinstance(base_urls, str) else base_urls
         if not urls:
             raise ValueError("at least one Rasa URL is needed")
@@ -98,10 +100,23 @@ class RasaClient:
         ]
         self._down_until = [0.0] * len(urls)
         self._next = itertools.count()
+        self._action_server_url = action_server_url
+        self._probe = httpx.AsyncClient(timeout=2.0)  # no Rasa token: it is not the action server's business
 
     async def close(self) -> None:
         for client in self._clients:
             await client.aclose()
+        await self._probe.aclose()
+
+    async def actions_alive(self) -> bool:
+        """Whether the action server answers its health check (Rasa answers nothing when it cannot reach it)."""
+        if self._action_server_url is None:
+            return True
+        try:
+            response = await self._probe.get(f"{self._action_server_url}/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
 
     def _order(self) -> list[int]:
         """Servers to try, starting round-robin; those that recently refused connections go last."""

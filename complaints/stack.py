@@ -203,6 +203,10 @@ class Stack:
         await self._spawn(name, self._rasa_commands()[name])
         await self.wait_ready()
 
+    async def start_actions(self) -> None:
+        await self._spawn("actions", action_server_command(self.settings))
+        await self.wait_ready()
+
     async def wait_ready(self, timeout: float = RASA_LOAD_TIMEOUT) -> None:
         """Poll until the action server answers and Rasa has loaded its model, saying so while waiting."""
         started = time.monotonic()

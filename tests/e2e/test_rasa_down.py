@@ -35,3 +35,24 @@ async def test_messages_wait_for_rasa_and_are_answered_once_in_order(stack: Runn
     joined = texts(answers)
     assert joined.index("第三十三条") < joined.index("十五日内")
     assert joined.count("第三十三条") == 1
+
+
+async def test_messages_wait_for_the_action_server_and_are_answered_once(stack: RunningStack, new_driver) -> None:
+    """Rasa answers nothing while its action server is down; that is a wait, not a failure of the message."""
+    driver: Driver = new_driver()
+    await stack.stack.stop_process("actions")
+    try:
+        update_id = await stack.api.send_text(driver.user_id, "附近哪里有加水的服务站")
+        assert bot_texts.QUEUED in texts(await driver._collect())
+        with stack.deps.sessions() as session:
+            status = session.scalars(select(InboundUpdate.status).where(InboundUpdate.update_id == update_id)).one()
+        assert status is UpdateStatus.pending
+        await driver.expect_silence(1.0)
+    finally:
+        await stack.stack.start_actions()
+    answers = texts(await driver._collect(timeout=30.0, quiet=2.0))
+    assert bot_texts.NOT_UNDERSTOOD_NOW not in answers
+    assert answers.strip()
+    with stack.deps.sessions() as session:
+        status = session.scalars(select(InboundUpdate.status).where(InboundUpdate.update_id == update_id)).one()
+    assert status is UpdateStatus.done
