@@ -115,11 +115,15 @@ def main(argv: list[str] | None = None) -> int:
 
         print(train_model(force=args.force))
         return 0
-    from complaints.runner import run_all
+    from complaints.runner import WebhookRegistered, run_all
 
     terminal = args.command == "chat" or not settings.telegram_bot_token
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_all(settings, terminal=terminal))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_all(settings, terminal=terminal))
+    except WebhookRegistered as exc:
+        print(f"未启动 / not started: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

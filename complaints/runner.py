@@ -12,7 +12,7 @@ from typing import TextIO
 
 from complaints.config import PROJECT_ROOT, Settings
 from complaints.deps import build_deps
-from complaints.logs import quiet_console
+from complaints.logs import mask, quiet_console
 from complaints.model import train
 from complaints.stack import Stack
 from storage.migrate import upgrade
@@ -23,7 +23,11 @@ TERMINAL_TOKEN = "1:local-terminal-chat"
 TERMINAL_LOG = PROJECT_ROOT / "var" / "log" / "stack.log"
 
 
-async def _run_bot(settings: Settings, stop: asyncio.Event) -> None:
+class WebhookRegistered(RuntimeError):
+    """Polling was asked for while Telegram posts this bot's updates to a webhook."""
+
+
+async def _run_bot(settings: Settings, stop: asyncio.Event, take_over: bool = False) -> None:
     """One bot worker: long polling, or the webhook server when TELEGRAM_WEBHOOK_URL is set."""
     from bot.app import build_application, start_application, stop_application
     from bot.inbox_bot import InboxBot
@@ -42,6 +46,12 @@ async def _run_bot(settings: Settings, stop: asyncio.Event) -> None:
             await server.stop()
         else:
             assert application.updater is not None
+            registered = (await application.bot.get_webhook_info()).url
+            if registered and not take_over:
+                raise WebhookRegistered(
+                    f"a webhook is registered for this bot ({mask(registered)}); polling would take its updates "
+                    "away from the webhook workers. Set TELEGRAM_WEBHOOK_URL, or start with --take-over to switch"
+                )
             await application.updater.start_polling(poll_interval=0.0, timeout=10)
             logger.info("Bot is running (long polling); press Ctrl-C to stop everything")
             await stop.wait()
@@ -58,10 +68,10 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def run_bot_only(settings: Settings) -> None:
+async def run_bot_only(settings: Settings, take_over: bool = False) -> None:
     """`complaints bot`: the bot worker alone; Rasa and the action server run as their own services."""
     upgrade(settings.database_url)
-    await _run_bot(settings, _stop_on_signals())
+    await _run_bot(settings, _stop_on_signals(), take_over)
 
 
 async def _run_terminal(settings: Settings, stop: asyncio.Event) -> None:

@@ -9,17 +9,28 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from complaints.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from complaints.deps import Deps
 
 SERVICE_COMMANDS = ("bot", "rasa", "actions", "status", "retention", "privacy")
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    commands.add_parser("bot", help="one bot worker alone (polling, or webhook with TELEGRAM_WEBHOOK_URL)")
+    bot = commands.add_parser("bot", help="one bot worker alone (polling, or webhook with TELEGRAM_WEBHOOK_URL)")
+    bot.add_argument(
+        "--take-over", action="store_true", help="polling even though a webhook is registered (removes it)"
+    )
     rasa = commands.add_parser("rasa", help="one Rasa server on 127.0.0.1 (its stores from RASA_*_STORE_URL)")
     rasa.add_argument("--port", type=int, help="default: the port of the first RASA_URL")
-    commands.add_parser("actions", help="the action server on 127.0.0.1 (port of ACTION_SERVER_URL)")
+    actions = commands.add_parser("actions", help="the action server on 127.0.0.1 (port of ACTION_SERVER_URL)")
+    for parser in (rasa, actions):
+        parser.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on; only a container's internal network needs more"
+        )
     commands.add_parser("status", help="health of the database, backlog, Rasa servers, action server, Redis")
     retention = commands.add_parser("retention", help="pseudonymise personal data of cases closed RETENTION_DAYS ago")
     retention.add_argument("--dry-run", action="store_true", help="report what would change, change nothing")
@@ -44,22 +55,29 @@ def _exec(command: list[str], env: dict[str, str]) -> int:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.command == "bot":
-        from complaints.runner import run_bot_only
+        from complaints.runner import WebhookRegistered, run_bot_only
 
         _need_shared_token(settings)
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_bot_only(settings))
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(run_bot_only(settings, args.take_over))
+        except WebhookRegistered as exc:
+            print(f"未启动 / not started: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command in ("rasa", "actions"):
-        from complaints.model import train
+        from complaints.model import model_path
         from complaints.stack import action_server_command, child_env, rasa_command, tracker_db_path, write_endpoints
 
-        env = child_env(settings, tracker_db_path())
+        env = child_env(settings, tracker_db_path()) | {"SANIC_HOST": args.host}
         if args.command == "actions":
             return _exec(action_server_command(settings), env)
         _need_shared_token(settings)
+        model = model_path()
+        if not model.exists():  # several servers starting together must not all train: that is a separate step
+            raise ConfigError(f"no model for the current training data ({model.name}); run `complaints train` first")
         endpoints = write_endpoints(settings, tracker_db_path())
-        return _exec(rasa_command(settings, train(), endpoints=endpoints, port=args.port), env)
+        return _exec(rasa_command(settings, model, endpoints=endpoints, port=args.port, host=args.host), env)
     from complaints.deps import build_deps
 
     deps = build_deps(settings)
@@ -73,20 +91,20 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         deps.engine.dispose()
 
 
-async def _status(deps: object) -> int:
+async def _status(deps: Deps) -> int:
     from complaints.health import check_all
 
-    checks = await check_all(deps)  # type: ignore[arg-type]
+    checks = await check_all(deps)
     for check in checks:
         print(check.line())
     return 0 if all(c.ok for c in checks) else 1
 
 
-def _retention(deps: object, dry_run: bool) -> int:
+def _retention(deps: Deps, dry_run: bool) -> int:
     from complaints.clock import utcnow
     from complaints.retention import run_retention
 
-    report = run_retention(deps, utcnow(), dry_run)  # type: ignore[arg-type]
+    report = run_retention(deps, utcnow(), dry_run)
     print(
         f"{'(dry run) ' if dry_run else ''}{len(report.cases)} 件案件已匿名化，{report.identities} 个身份已删除，"
         f"{report.messages} 条消息、{report.attachments} 个附件已清理，{report.raw_updates} 条原始更新已精简"
@@ -94,13 +112,14 @@ def _retention(deps: object, dry_run: bool) -> int:
     return 0
 
 
-def _privacy(deps: object, args: argparse.Namespace) -> int:
+def _privacy(deps: Deps, args: argparse.Namespace) -> int:
+    from sqlalchemy.orm import Session
+
     from complaints.clock import utcnow
-    from complaints.deps import Deps
     from complaints.retention import run_in_transaction
+    from storage.models import Reporter
     from storage.privacy import PrivacyReport, erase_reporter, export_reporter, reporter_of_case, reporter_of_chat
 
-    assert isinstance(deps, Deps)
     with deps.sessions.begin() as session:
         reporter = reporter_of_case(session, args.case) if args.case else reporter_of_chat(session, args.chat)
         if reporter is None:
@@ -117,17 +136,12 @@ def _privacy(deps: object, args: argparse.Namespace) -> int:
                 print(text)
             return 0
 
-    def erase(session: object) -> PrivacyReport:
-        from sqlalchemy.orm import Session
-
-        from storage.models import Reporter
-
-        assert isinstance(session, Session)
+    def erase(session: Session) -> PrivacyReport:
         person = session.get(Reporter, reporter_id)
         assert person is not None
         return erase_reporter(session, person, utcnow())
 
-    report = run_in_transaction(deps, erase)  # type: ignore[arg-type]
+    report = run_in_transaction(deps, erase)
     print(f"{len(report.cases)} 件已结案件已匿名化；身份信息{'已删除' if report.identities else '暂时保留'}")
     if report.kept_open:
         print(f"仍在办理的案件 {', '.join(report.kept_open)} 结案后自动删除（保留办理所需信息）")

@@ -97,6 +97,7 @@ def rasa_command(
     credentials: Path = PROJECT_ROOT / "credentials.yml",
     endpoints: Path = PROJECT_ROOT / "endpoints.yml",
     port: int | None = None,
+    host: str = "127.0.0.1",
 ) -> list[str]:
     return [
         str(RASA_BIN),
@@ -105,7 +106,7 @@ def rasa_command(
         "--auth-token",
         settings.rasa_token,
         "-i",
-        "127.0.0.1",
+        host,
         "-p",
         str(port or _port(settings.rasa_urls[0], 5005)),
         "--model",

@@ -20,7 +20,10 @@ def test_rights_are_added_when_a_penalty_is_involved_and_quote_the_real_articles
     assert answer.rights == STANDARD_RIGHTS
     review = (PROJECT_ROOT.parent / "shared" / "legal" / "07a_行政复议法_2023.md").read_text(encoding="utf-8")
     litigation = (PROJECT_ROOT.parent / "shared" / "legal" / "07b_行政诉讼法_2017.md").read_text(encoding="utf-8")
-    assert "第二十条 公民、法人或者其他组织认为行政行为侵犯其合法权益的，可以自知道或者应当知道该行政行为之日起六十日内" in review
+    assert (
+        "第二十条 公民、法人或者其他组织认为行政行为侵犯其合法权益的，可以自知道或者应当知道该行政行为之日起六十日内"
+        in review
+    )
     assert "（一）对当场作出的行政处罚决定不服" in review
     assert "应当自知道或者应当知道作出行政行为之日起六个月内提出" in litigation
 

@@ -75,7 +75,12 @@ def test_met_deadlines_are_not_watched_and_closed_cases_wait_for_the_return_visi
     assert [d.key for d in open_deadlines(handled)] == ["opinion"]
     closed = case(state=CaseState.closed, return_visit_due=at(2026, 10, 12, 17, 30))
     assert [d.key for d in open_deadlines(closed)] == ["return_visit"]
-    assert open_deadlines(case(state=CaseState.closed, return_visit_due=at(2026, 10, 12), return_visit_at=at(2026, 10, 10))) == []
+    assert (
+        open_deadlines(
+            case(state=CaseState.closed, return_visit_due=at(2026, 10, 12), return_visit_at=at(2026, 10, 10))
+        )
+        == []
+    )
 
 
 def test_reminders_come_before_the_deadline_in_working_hours_and_overdue_after() -> None:

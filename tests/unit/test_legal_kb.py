@@ -61,7 +61,9 @@ def test_each_phrasing_of_an_entry_retrieves_it(entry) -> None:  # type: ignore[
         assert best.id == entry.id, question
 
 
-@pytest.mark.parametrize("question", ["今天天气怎么样", "你们食堂几点开饭", "推荐一款好用的行车记录仪", "离婚财产怎么分"])
+@pytest.mark.parametrize(
+    "question", ["今天天气怎么样", "你们食堂几点开饭", "推荐一款好用的行车记录仪", "离婚财产怎么分"]
+)
 def test_questions_the_base_does_not_cover_are_never_answered_outright(question: str) -> None:
     assert KB.decide(question).kind != "answer"
 
@@ -75,7 +77,9 @@ def test_held_out_phrasings_find_their_entry_and_wrong_answers_stay_rare() -> No
     decisions = [(KB.decide(p["text"]), p["entry"]) for p in held["paraphrases"]]
     wrong = sum(d.kind == "answer" and d.entries[0].id != want for d, want in decisions) / len(decisions)
     uncovered = sum(KB.decide(q).kind == "answer" for q in held["unanswerable"]) / len(held["unanswerable"])
-    print(f"held-out: top-1 {top1:.2f}, top-3 {top3:.2f}, wrong outright {wrong:.2f}, uncovered answered {uncovered:.2f}")
+    print(
+        f"held-out: top-1 {top1:.2f}, top-3 {top3:.2f}, wrong outright {wrong:.2f}, uncovered answered {uncovered:.2f}"
+    )
     assert top1 >= 0.65 and top3 >= 0.88 and wrong <= 0.08 and uncovered <= 0.05
 
 

@@ -21,3 +21,15 @@ def test_formatter_masks_arguments() -> None:
     )
     line = MaskingFormatter("%(message)s").format(record)
     assert "7G123" not in line and "12345678" not in line
+
+
+@pytest.mark.parametrize(
+    ("raw", "secret"),
+    [
+        ("POST https://api.telegram.org/bot123456789:AAH-abcdefghijklmnopqrstuvwxyz012/getUpdates", "AAH-abcdefghij"),
+        ("GET http://127.0.0.1:5005/status?token=s3cret-value&x=1", "s3cret-value"),
+        ("could not connect to postgresql://complaints:pa55word@127.0.0.1/complaints", "pa55word"),
+    ],
+)
+def test_mask_hides_secrets(raw: str, secret: str) -> None:
+    assert secret not in mask(raw)
