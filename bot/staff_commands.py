@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -11,19 +13,21 @@ from datetime import date
 from html import escape
 
 from sqlalchemy.orm import Session
-from telegram import Update
-from telegram.error import TelegramError
+from telegram import Message, Update
+from telegram.error import BadRequest, TelegramError
 
 from bot import desk_texts as t
 from bot.desk import Markup, StaffDesk
-from bot.replies import send_text
+from bot.replies import deliver, send_text
 from complaints.answers import AnswerIncomplete, involves_penalty, parse_answer
 from complaints.clock import utcnow
 from complaints.digest import ledger
+from complaints.retention import run_in_transaction
 from complaints.stats import build_report, render_html
 from storage import desk as d
 from storage.cases import normalise_case_number, record_event
 from storage.models import Case, CaseState, Conversation, LedgerState, Reporter, ReporterIdentity
+from storage.privacy import PrivacyReport, erase_reporter, export_reporter
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +114,8 @@ class StaffCommands:
             "btn_units": StaffCommands.unit_picker,
             "btn_as": StaffCommands.assign_by_index,
             "btn_refs": StaffCommands.referral_picker,
+            "exportdata": StaffCommands.export_data,
+            "erasedata": StaffCommands.erase_data,
         }
         # commands that act on no case, usable anywhere in the staff group
         self._caseless: dict[str, Callable[[StaffAction], str]] = {
@@ -494,6 +500,50 @@ class StaffCommands:
             if identity.phone:
                 parts.append(f"电话：{escape(identity.phone)}")
         return f"🪪 反映人 {reporter.pseudonym}（驾驶员已同意提供，本次查看已记录）\n" + "\n".join(parts)
+
+    async def export_data(self, action: StaffAction, case_id: int) -> str:
+        """A driver's access request, handled by staff: the file goes to the staff member's private chat only."""
+        with self.deps.sessions.begin() as session:
+            case, _ = self._case_view(session, case_id)
+            reporter = session.get(Reporter, case.reporter_id)
+            if reporter is None:
+                return "没有找到反映人。"
+            data = export_reporter(session, reporter, self.deps.settings.timezone)
+            number, pseudonym = case.number, reporter.pseudonym
+            record_event(session, case, actor=self._actor(action).label, action="data_exported", note=action.args)
+        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
+
+        async def send() -> Message:
+            return await self.desk.bot.send_document(action.user_id, body, filename=f"个人数据_{pseudonym}.json")
+
+        try:
+            sent = await deliver(send)  # None: this staff member never opened a private chat with the bot
+        except BadRequest:
+            sent = None
+        if sent is None:
+            return "⚠️ 请先私聊机器人（发送 /start），再用 /exportdata；文件只私信给申请的工作人员。"
+        return f"📦 反映人 {pseudonym}（{number}）的数据已私信给您。本次导出已记录。"
+
+    async def erase_data(self, action: StaffAction, case_id: int) -> str:
+        """A driver's deletion request received by staff (letter, phone, counter); the reason is recorded."""
+        if not action.args.strip():
+            return "请写明申请来源，例如：/erasedata 驾驶员11月27日来电申请"
+        with self.deps.sessions.begin() as session:
+            case, _ = self._case_view(session, case_id)
+            reporter_id = case.reporter_id
+            record_event(session, case, actor=self._actor(action).label, action="erase_requested", note=action.args)
+
+        def erase(session: Session) -> PrivacyReport:
+            reporter = session.get(Reporter, reporter_id)
+            return erase_reporter(session, reporter, utcnow()) if reporter else PrivacyReport()
+
+        report = await asyncio.to_thread(run_in_transaction, self.deps, erase)
+        if report.kept_open:
+            return (
+                f"🗑 已结案件的个人信息已匿名化；在办案件 {'、'.join(report.kept_open)} 办结后，"
+                "驾驶员的身份信息和消息记录自动删除。"
+            )
+        return "🗑 已删除驾驶员的身份信息，消息与案件中的个人信息已匿名化；案件办理记录保留。"
 
     async def visit(self, action: StaffAction, case_id: int) -> str:
         with self.deps.sessions.begin() as session:

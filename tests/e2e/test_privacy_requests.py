@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot import texts as bot_texts
 from storage.models import Conversation, Message, ReporterIdentity
-from tests.e2e.test_staff_desk import file_complaint, wait_for
+from tests.e2e.conftest import STAFF_CHAT_ID
+from tests.e2e.test_staff_desk import case_row, file_complaint, staff, topic_of, wait_for
 from tests.support.stack import Driver, RunningStack, last_with_buttons, texts
 
 
@@ -90,3 +91,41 @@ async def test_a_flooding_driver_is_asked_once_to_slow_down_and_nothing_is_lost(
     await asyncio.sleep(2.0)
     said = [str(m.get("text") or "") for m in stack.api.sent(driver.user_id)]
     assert said.count(bot_texts.FLOOD) == 1
+
+
+async def test_staff_handle_a_written_request_export_to_themselves_and_erasure(stack: RunningStack, new_driver) -> None:
+    driver: Driver = new_driver()
+    number = await file_complaint(driver, "S202线治超站执法人员多收罚款，我电话13712345678")
+    topic = await topic_of(stack, number)
+    clerk = staff(stack, "李科员")
+    # the file goes to the clerk's private chat, never into the group
+    await stack.api.send_text(clerk.user_id, "/start")  # the clerk has a private chat with the bot
+    await clerk.say(topic, "/exportdata 驾驶员来信申请")
+    await clerk.wait_posted(topic, "已私信给您")
+    documents = [m for m in stack.api.sent(clerk.user_id) if m["method"] == "sendDocument"]
+    assert len(documents) == 1
+    data = json.loads(stack.api.file_bytes(documents[0]["message"]["document"]["file_id"]))
+    assert data["cases"][0]["number"] == number
+    assert not [m for m in stack.api.sent(STAFF_CHAT_ID) if m["method"] == "sendDocument" and number in str(m)]
+    # erasure needs the source of the request; the open case keeps its data until it is closed
+    await clerk.say(topic, "/erasedata")
+    await clerk.wait_posted(topic, "请写明申请来源")
+    await clerk.say(topic, "/erasedata 驾驶员11月27日来电申请")
+    await clerk.wait_posted(topic, "办结后")
+    assert case_row(stack, number).state.value != "已办结"
+    with stack.deps.sessions() as session:
+        reporter = session.scalars(
+            select(ReporterIdentity).where(ReporterIdentity.telegram_user_id == driver.user_id)
+        ).one()
+        assert reporter.reporter.erase_requested_at is not None
+
+
+async def test_someone_outside_the_staff_group_cannot_export_a_drivers_data(stack: RunningStack, new_driver) -> None:
+    driver: Driver = new_driver()
+    number = await file_complaint(driver, "收费站工作人员态度恶劣，还多收了我二十块")
+    topic = await topic_of(stack, number)
+    outsider = staff(stack, "路人", member=False)
+    await stack.api.send_text(outsider.user_id, "/start")
+    await outsider.say(topic, "/exportdata")
+    await outsider.wait_posted(topic, "只有工作组成员")
+    assert not [m for m in stack.api.sent(outsider.user_id) if m["method"] == "sendDocument"]
