@@ -77,6 +77,8 @@ class Settings:
     flood_per_minute: int = 20  # a driver's messages a minute above which the bot asks them to slow down
     backlog_notice_at: int = 100  # unanswered messages across all drivers from which replies are "delayed"
     retention_days: int = 365  # closed cases' personal data is pseudonymised after this many days
+    # the SQLite file of Rasa's tracker store when RASA_TRACKER_STORE_URL is not set (RASA_TRACKER_DB)
+    rasa_tracker_db: Path = field(default=PROJECT_ROOT / "var" / "rasa_tracker.db")
     rasa_token_given: bool = True  # False: made up at start, fine only when `complaints run` starts Rasa itself
 
     @property
@@ -186,6 +188,7 @@ def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
         webhook=_webhook(env),
         rasa_tracker_store_url=env.get("RASA_TRACKER_STORE_URL") or None,
         rasa_lock_store_url=env.get("RASA_LOCK_STORE_URL") or None,
+        rasa_tracker_db=Path(env.get("RASA_TRACKER_DB") or PROJECT_ROOT / "var" / "rasa_tracker.db"),
         flood_per_minute=int(_number("FLOOD_PER_MINUTE", 20, int)),
         backlog_notice_at=int(_number("BACKLOG_NOTICE_AT", 100, int)),
         retention_days=int(_number("RETENTION_DAYS", 365, int)),

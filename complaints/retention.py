@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from complaints.deps import Deps
-from complaints.stack import tracker_db_path
 from storage.privacy import PrivacyReport, apply_retention
 from storage.rasa_tracker import forget, tracker_store_url
 
@@ -24,7 +23,7 @@ def run_in_transaction(deps: Deps, change: Callable[[Session], PrivacyReport], d
         if dry_run:
             session.rollback()
             return report
-        url = tracker_store_url(deps.settings.rasa_tracker_store_url, tracker_db_path())
+        url = tracker_store_url(deps.settings.rasa_tracker_store_url, deps.settings.rasa_tracker_db)
         forget(url, report.forget_senders)
         session.commit()
     return report

@@ -67,16 +67,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.command in ("rasa", "actions"):
         from complaints.model import model_path
-        from complaints.stack import action_server_command, child_env, rasa_command, tracker_db_path, write_endpoints
+        from complaints.stack import action_server_command, child_env, rasa_command, write_endpoints
 
-        env = child_env(settings, tracker_db_path()) | {"SANIC_HOST": args.host}
+        env = child_env(settings, settings.rasa_tracker_db) | {"SANIC_HOST": args.host}
         if args.command == "actions":
             return _exec(action_server_command(settings), env)
         _need_shared_token(settings)
         model = model_path()
         if not model.exists():  # several servers starting together must not all train: that is a separate step
             raise ConfigError(f"no model for the current training data ({model.name}); run `complaints train` first")
-        endpoints = write_endpoints(settings, tracker_db_path())
+        endpoints = write_endpoints(settings, settings.rasa_tracker_db)
         return _exec(rasa_command(settings, model, endpoints=endpoints, port=args.port, host=args.host), env)
     from complaints.deps import build_deps
 

@@ -34,10 +34,6 @@ def _port(url: str, default: int) -> int:
     return urlparse(url).port or default
 
 
-def tracker_db_path() -> Path:
-    return Path(os.environ.get("RASA_TRACKER_DB") or PROJECT_ROOT / "var" / "rasa_tracker.db")
-
-
 def _tracker_store(settings: Settings, tracker_db: Path) -> dict[str, Any]:
     url = settings.rasa_tracker_store_url
     if not url:
@@ -153,10 +149,14 @@ class Stack:
     settings: Settings
     model: Path
     log_sink: TextIO = field(default_factory=lambda: sys.stdout)
-    tracker_db: Path = field(default_factory=tracker_db_path)
+    tracker_db: Path = Path()  # default: settings.rasa_tracker_db
     credentials: Path = PROJECT_ROOT / "credentials.yml"
     processes: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
     _pumps: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.tracker_db == Path():
+            self.tracker_db = self.settings.rasa_tracker_db
 
     async def _spawn(self, name: str, command: list[str]) -> None:
         process = await asyncio.create_subprocess_exec(

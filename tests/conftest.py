@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +34,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "action_server_url": "http://127.0.0.1:9",
         "timezone": ZoneInfo("Asia/Shanghai"),
         "data_dir": PROJECT_ROOT / "data",
+        # never the developer's own var/rasa_tracker.db: retention deletes trackers from it
+        "rasa_tracker_db": Path(tempfile.gettempdir()) / "complaints-tests" / "no-tracker.db",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -5,13 +5,31 @@ from __future__ import annotations
 import asyncio
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from bot import texts as bot_texts
 from storage.models import Conversation, Message, ReporterIdentity
 from tests.e2e.conftest import STAFF_CHAT_ID
 from tests.e2e.test_staff_desk import case_row, file_complaint, staff, topic_of, wait_for
 from tests.support.stack import Driver, RunningStack, last_with_buttons, texts
+
+
+def _rasa_sender(stack: RunningStack, user_id: int) -> str:
+    with stack.deps.sessions() as session:
+        conversation = session.scalars(
+            select(Conversation)
+            .join(ReporterIdentity, ReporterIdentity.reporter_id == Conversation.reporter_id)
+            .where(ReporterIdentity.telegram_user_id == user_id)
+        ).one()
+        return conversation.rasa_sender_id
+
+
+def _tracker_events(stack: RunningStack, sender: str) -> int:
+    engine = create_engine(f"sqlite:///{stack.settings.rasa_tracker_db}")
+    with engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar()
+    engine.dispose()
+    return int(count or 0)
 
 
 async def test_a_driver_gets_their_data_as_a_file(stack: RunningStack, new_driver) -> None:
@@ -34,9 +52,12 @@ async def test_a_driver_without_open_cases_is_forgotten_on_request(stack: Runnin
     assert "确认要删除" in texts(asked)
     kept = await driver.press(last_with_buttons(asked), "不删除")
     assert bot_texts.ERASE_KEPT in texts(kept)
+    sender = _rasa_sender(stack, driver.user_id)
+    assert _tracker_events(stack, sender) > 0
     asked = await driver.say("/deletemydata")
     done = await driver.press(last_with_buttons(asked), "确认删除")
     assert bot_texts.ERASE_DONE in texts(done)
+    assert _tracker_events(stack, sender) == 0  # Rasa's copy of the conversation is gone too
     with stack.deps.sessions() as session:
         identity = session.scalars(
             select(ReporterIdentity).where(ReporterIdentity.telegram_user_id == driver.user_id)

@@ -85,7 +85,7 @@ async def scaled_stack(settings: Settings, tracker_db: Path, workers: int = 2) -
     model = await asyncio.to_thread(train)
     log = io.StringIO()
     async with LocalBotApi() as api, WebhookProxy(api, ["http://127.0.0.1:9/unused"]) as proxy:
-        settings = dataclasses.replace(settings, telegram_api_url=api.base_url)
+        settings = dataclasses.replace(settings, telegram_api_url=api.base_url, rasa_tracker_db=tracker_db)
         stack = Stack(settings, model, log, tracker_db)
         try:
             await stack.start()

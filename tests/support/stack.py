@@ -69,7 +69,7 @@ async def running_stack(
     model = await asyncio.to_thread(train)
     log = log if log is not None else io.StringIO()
     async with LocalBotApi() as api:
-        settings = dataclasses.replace(settings, telegram_api_url=api.base_url)
+        settings = dataclasses.replace(settings, telegram_api_url=api.base_url, rasa_tracker_db=tracker_db)
         stack = Stack(settings, model, log, tracker_db, credentials)
         try:
             await stack.start()
