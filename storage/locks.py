@@ -138,6 +138,11 @@ class Leadership:
             self._connection = None
 
     def resign(self) -> None:
+        """Let go at once (closing the connection alone frees the lock only when the server notices)."""
+        if self._connection is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.execute(text("SELECT pg_advisory_unlock(:ns, 1)"), {"ns": SCHEDULER_NAMESPACE})
+                self._connection.commit()
         self._drop()
         if self._engine is not None:
             self._engine.dispose()
