@@ -21,6 +21,25 @@ from storage.inbox import store_rejected, store_updates
 
 logger = logging.getLogger(__name__)
 
+INT64 = range(-(2**63), 2**63)
+
+
+def ids_fit(update: Update) -> bool:
+    """Whether every id we store or look up is an integer a BIGINT column holds (Telegram's are at most
+    52 bits; anything else is a broken or forged update, kept as failed rather than processed)."""
+    ids: list[object] = [update.update_id]
+    for holder in (update.effective_chat, update.effective_user):
+        if holder is not None:
+            ids.append(holder.id)
+    message = update.effective_message
+    if message is not None:
+        ids.append(message.message_id)
+        ids.append(getattr(message, "message_thread_id", None) or 0)
+        reply = getattr(message, "reply_to_message", None)
+        if reply is not None:
+            ids.append(reply.message_id)
+    return all(isinstance(i, int) and not isinstance(i, bool) and i in INT64 for i in ids)
+
 
 class InboxBot(ExtBot[None]):
     """ExtBot that stores raw updates (and drops ones already processed) as they are fetched."""
@@ -51,13 +70,17 @@ class InboxBot(ExtBot[None]):
         with self._sessions.begin() as session:
             for raw in raw_updates:
                 update_id = raw.get("update_id") if isinstance(raw, dict) else None
-                if not isinstance(update_id, int):
-                    logger.error("Telegram sent an update without an id; ignored")
+                if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id not in INT64:
+                    logger.error("Telegram sent an update without a usable id; ignored")
                     continue
                 try:
-                    Update.de_json(dict(raw), self)
+                    readable_ids = ids_fit(Update.de_json(dict(raw), self))
                 except Exception:
                     logger.exception("Update %s is malformed; stored as failed", update_id)
+                    readable_ids = None
+                if not readable_ids:
+                    if readable_ids is not None:
+                        logger.error("Update %s has ids of the wrong type or size; stored as failed", update_id)
                     store_rejected(session, raw, update_id)
                     passed.append({"update_id": update_id})
                     continue

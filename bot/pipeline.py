@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
@@ -105,11 +105,12 @@ class Pipeline:
         except (NetworkError, RetryAfter, OperationalError) as exc:  # Telegram or the database is away: wait
             logger.warning("Update %s waits: %s", update_id, type(exc).__name__)
             return False
-        except Exception:
+        except Exception as exc:
             logger.exception("Update %s failed", update_id)
+            attempts = 1 if isinstance(exc, DataError) else MAX_ATTEMPTS  # the database will never take it
             with self._deps.sessions.begin() as session:
-                if record_failure(session, update_id, MAX_ATTEMPTS):
-                    logger.error("Update %s failed %d times; it is kept, marked failed", update_id, MAX_ATTEMPTS)
+                if record_failure(session, update_id, attempts):
+                    logger.error("Update %s failed %d times; it is kept, marked failed", update_id, attempts)
                     return True
             return False
 

@@ -192,7 +192,13 @@ class StaffCommands:
             await self.desk.post(case_id, text, markup)
             return
         assert self.desk.staff_chat_id is not None
-        await send_text(self.desk.bot, self.desk.staff_chat_id, text, markup, thread_id=action.thread_id)
+        try:
+            await send_text(self.desk.bot, self.desk.staff_chat_id, text, markup, thread_id=action.thread_id)
+        except BadRequest as exc:
+            if action.thread_id is None or "topic_closed" not in str(exc).lower():
+                raise
+            # a closed topic (administrators may still write there) takes no posts: answer in the general thread
+            await send_text(self.desk.bot, self.desk.staff_chat_id, text, markup)
 
     async def _refuse(self, action: StaffAction, case_id: int | None) -> None:
         logger.warning("A non-member tried a staff action (%s) on case %s; refused", action.command, case_id)

@@ -14,6 +14,8 @@ from storage.models import Attachment, Conversation, Message, Reporter, Reporter
 
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
+NAME_LIMIT, USERNAME_LIMIT = 256, 64  # the columns' sizes; Telegram's own limits are smaller
+
 
 def new_pseudonym() -> str:
     return "R-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(8))
@@ -41,8 +43,8 @@ def conversation_for(session: Session, person: TelegramPerson) -> Conversation:
                 reporter_id=reporter.id,
                 telegram_user_id=person.user_id,
                 telegram_chat_id=person.chat_id,
-                display_name=person.display_name,
-                username=person.username,
+                display_name=(person.display_name or "")[:NAME_LIMIT] or None,
+                username=(person.username or "")[:USERNAME_LIMIT] or None,
             )
         )
         conversation = Conversation(reporter_id=reporter.id)

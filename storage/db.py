@@ -14,7 +14,24 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
+
+
+def _clean(value: object) -> object:
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
+
+
+def _without_nul(_conn, _cursor, statement, parameters, _context, _executemany):  # type: ignore[no-untyped-def]
+    """PostgreSQL's text cannot hold NUL, which anyone can type into Telegram: it is dropped on the way in."""
+    if isinstance(parameters, dict):
+        return statement, {k: _clean(v) for k, v in parameters.items()}
+    if isinstance(parameters, list | tuple) and parameters and isinstance(parameters[0], dict):
+        return statement, type(parameters)({k: _clean(v) for k, v in p.items()} for p in parameters)
+    if isinstance(parameters, list | tuple):
+        return statement, type(parameters)(_clean(v) for v in parameters)
+    return statement, parameters
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -168,11 +168,12 @@ class Attachment(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # photo, voice, document, location
-    file_id: Mapped[str | None] = mapped_column(String(256))
+    file_id: Mapped[str | None] = mapped_column(Text)
     file_unique_id: Mapped[str | None] = mapped_column(String(128))
-    mime_type: Mapped[str | None] = mapped_column(String(64))
-    file_size: Mapped[int | None] = mapped_column(Integer)
-    duration: Mapped[int | None] = mapped_column(Integer)
+    # Office documents' MIME types run past 64 characters; Telegram's file sizes past 2**31
+    mime_type: Mapped[str | None] = mapped_column(String(255))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    duration: Mapped[int | None] = mapped_column(BigInteger)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
