@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +46,28 @@ Reply = tuple[str, dict[str, Any] | None]
 WARNING_KINDS = ("text", "photo", "voice", "document")
 
 
+class Unrecorded[K, V]:
+    """A bounded memory of results not yet stored (oldest forgotten first)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._limit = limit
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        while len(self._items) > self._limit:
+            self._items.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._items.pop(key, None)
+
+
 @dataclass(frozen=True)
 class ConversationState:
     id: int
@@ -70,6 +93,10 @@ class Pipeline:
         self._locks = locks
         self._told_queued: set[int] = set()
         self._told_delayed: set[int] = set()
+        # what happened but could not be written down yet (the database restarting): used on the retry, so
+        # Rasa does not take the turn twice and the driver does not get the reply twice
+        self._unrecorded_turns: Unrecorded[int, tuple[list[Reply], RasaTurn | None]] = Unrecorded()
+        self._unrecorded_sends: Unrecorded[int, int | None] = Unrecorded()
 
     async def on_update(self, update: Update, _context: object = None) -> None:
         """PTB handler: process this chat's pending updates up to and including this one."""
@@ -145,16 +172,22 @@ class Pipeline:
                 told = convs.last_outbound_text(session, state.id) == texts.FLOOD
             self._store_replies(state, message_id, [] if told else [(texts.FLOOD, None)], None)
         elif needs_replies:
-            try:
-                replies, turn = await self._replies(inbound, state, update_id, message_id)
-            except RasaUnavailable as exc:
-                logger.warning("Rasa unavailable (%s); update %s queued", exc, update_id)
-                await self._tell_queued(state)
-                return False
-            except Exception:  # a message that breaks something must not be retried forever
-                logger.exception("Update %s could not be processed; the driver is told", update_id)
-                replies, turn = [(texts.NOT_UNDERSTOOD_NOW, None)], None
-            self._store_replies(state, message_id, replies, turn)
+            answered = self._unrecorded_turns.get(update_id)  # Rasa answered before the database went away
+            if answered is None:
+                try:
+                    answered = await self._replies(inbound, state, update_id, message_id)
+                except RasaUnavailable as exc:
+                    logger.warning("Rasa unavailable (%s); update %s queued", exc, update_id)
+                    await self._tell_queued(state)
+                    return False
+                except (OperationalError, NetworkError):
+                    raise  # the database or Telegram is away: the update waits (see _attempt)
+                except Exception:  # a message that breaks something must not be retried forever
+                    logger.exception("Update %s could not be processed; the driver is told", update_id)
+                    answered = [(texts.NOT_UNDERSTOOD_NOW, None)], None
+                self._unrecorded_turns.put(update_id, answered)
+            self._store_replies(state, message_id, *answered)
+            self._unrecorded_turns.pop(update_id)
         self._told_queued.discard(state.id)
         self._told_delayed.discard(state.chat_id)
         await self._send_outbox(state, message_id, update_id)
@@ -259,11 +292,16 @@ class Pipeline:
         if not pending:
             self._finish(update_id)
         for index, (row_id, text, markup) in enumerate(pending):
-            telegram_id = await send_text(self._bot, state.chat_id, text, markup)
+            if row_id in self._unrecorded_sends:  # sent before the database went away: not again
+                telegram_id = self._unrecorded_sends.get(row_id)
+            else:
+                telegram_id = await send_text(self._bot, state.chat_id, text, markup)
+                self._unrecorded_sends.put(row_id, telegram_id)
             with self._deps.sessions.begin() as session:
                 convs.mark_sent(session, row_id, telegram_id)
                 if index == len(pending) - 1:
                     finish_update(session, update_id, UpdateStatus.done)
+            self._unrecorded_sends.pop(row_id)
 
     async def _tell_queued(self, state: ConversationState) -> None:
         if state.id in self._told_queued:
