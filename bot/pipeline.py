@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from storage.models import Conversation, ConversationMode, Message, UpdateStatus
 logger = logging.getLogger(__name__)
 
 SESSION_TURNS = 30
+RASA_DOWN_LOG_EVERY = 60.0  # seconds between warnings while Rasa is away
 MAX_ATTEMPTS = 5  # an update whose processing raises this many times is marked failed (it stays stored)
 RESUME_NOTICE_AFTER = timedelta(hours=6)
 Reply = tuple[str, dict[str, Any] | None]
@@ -93,6 +95,7 @@ class Pipeline:
         self._locks = locks
         self._told_queued: set[int] = set()
         self._told_delayed: set[int] = set()
+        self._rasa_down_logged = float("-inf")
         # what happened but could not be written down yet (the database restarting): used on the retry, so
         # Rasa does not take the turn twice and the driver does not get the reply twice
         self._unrecorded_turns: Unrecorded[int, tuple[list[Reply], RasaTurn | None]] = Unrecorded()
@@ -101,9 +104,12 @@ class Pipeline:
     async def on_update(self, update: Update, _context: object = None) -> None:
         """PTB handler: process this chat's pending updates up to and including this one."""
         chat_id = chat_of(update.to_dict())
-        if chat_id is not None and chat_id > 0:
-            await self._tell_if_delayed(chat_id)
-        await self.drain(chat_id, up_to=update.update_id)
+        try:
+            if chat_id is not None and chat_id > 0:
+                await self._tell_if_delayed(chat_id)
+            await self.drain(chat_id, up_to=update.update_id)
+        except OperationalError as exc:  # stored already: the catch-up takes it when the database is back
+            logger.warning("Database unavailable (%s); update %s waits", type(exc).__name__, update.update_id)
 
     async def drain(self, chat_id: int | None, up_to: int | None = None) -> None:
         """Process the chat's pending updates in order, unless another worker has the chat right now.
@@ -143,10 +149,13 @@ class Pipeline:
 
     async def catch_up(self, _context: object = None) -> None:
         """Process whatever was stored but not answered (after a crash, or while Rasa was down)."""
-        with self._deps.sessions.begin() as session:
-            chats = chats_with_pending(session)
-        for chat_id in chats:
-            await self.drain(chat_id)
+        try:
+            with self._deps.sessions.begin() as session:
+                chats = chats_with_pending(session)
+            for chat_id in chats:
+                await self.drain(chat_id)
+        except OperationalError as exc:
+            logger.warning("Database unavailable (%s); the catch-up tries again", type(exc).__name__)
 
     async def _process(self, payload: dict[str, Any]) -> bool:
         """Handle one update; False if it must wait (Rasa down) so later ones wait behind it."""
@@ -177,7 +186,7 @@ class Pipeline:
                 try:
                     answered = await self._replies(inbound, state, update_id, message_id)
                 except RasaUnavailable as exc:
-                    logger.warning("Rasa unavailable (%s); update %s queued", exc, update_id)
+                    self._log_rasa_down(exc, update_id)
                     await self._tell_queued(state)
                     return False
                 except (OperationalError, NetworkError):
@@ -317,6 +326,15 @@ class Pipeline:
             return
         with self._deps.sessions.begin() as session:
             convs.mark_sent(session, row_id, telegram_id)
+
+    def _log_rasa_down(self, exc: RasaUnavailable, update_id: int) -> None:
+        """One warning a minute while Rasa is away (every waiting update is tried on each catch-up)."""
+        now = time.monotonic()
+        if now - self._rasa_down_logged > RASA_DOWN_LOG_EVERY:
+            self._rasa_down_logged = now
+            logger.warning("Rasa unavailable (%s); update %s and the chat's next ones wait", exc, update_id)
+        else:
+            logger.debug("Rasa unavailable (%s); update %s waits", exc, update_id)
 
     def _flooding(self, chat_id: int, update_id: int) -> bool:
         with self._deps.sessions.begin() as session:
