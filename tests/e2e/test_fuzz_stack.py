@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from telegram import Update
@@ -29,6 +29,7 @@ from tests.e2e.conftest import STAFF_CHAT_ID
 from tests.e2e.test_staff_desk import case_row, file_complaint, topic_of, wait_for
 from tests.fuzz.test_fuzz_updates import (
     BOT,
+    FUZZ,
     FUZZ_DRIVERS,
     FUZZ_OUTSIDERS,
     FUZZ_STAFF,
@@ -48,18 +49,6 @@ EXPECTED_ERRORS = (
     "is malformed; stored as failed",
     "could not be read; marked failed",
     "has ids of the wrong type or size",
-)
-STACK_FUZZ = settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
 )
 
 
@@ -224,7 +213,7 @@ async def test_random_updates_leave_nothing_pending_or_half_stored_and_the_bot_l
     error_log.records.clear()
     loop, earlier = asyncio.get_running_loop(), set[int]()
 
-    @STACK_FUZZ
+    @FUZZ
     @given(batch=batches(world))
     def run(batch: list[tuple[dict[str, Any], Any]]) -> None:
         asyncio.run_coroutine_threadsafe(feed(stack, batch, error_log, earlier), loop).result(SETTLE_SECONDS + 30)

@@ -25,7 +25,7 @@ from complaints.model import train
 from complaints.stack import Stack
 from storage.locks import Leadership
 from storage.migrate import upgrade
-from tests.support.stack import free_port
+from tests.support.stack import free_port, start_stack
 
 WEBHOOK_URL = "https://complaints.example.test/telegram/hook"
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"
@@ -86,13 +86,7 @@ async def scaled_stack(settings: Settings, tracker_db: Path, workers: int = 2) -
     log = io.StringIO()
     async with LocalBotApi() as api, WebhookProxy(api, ["http://127.0.0.1:9/unused"]) as proxy:
         settings = dataclasses.replace(settings, telegram_api_url=api.base_url, rasa_tracker_db=tracker_db)
-        stack = Stack(settings, model, log, tracker_db)
-        try:
-            await stack.start()
-        except Exception:
-            print(log.getvalue()[-5000:])
-            await stack.stop()
-            raise
+        stack = await start_stack(Stack(settings, model, log, tracker_db))
         running = ScaledStack(settings, api, stack, proxy, log)
         try:
             for _ in range(workers):

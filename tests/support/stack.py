@@ -54,6 +54,17 @@ class RunningStack:
         self.application = None
 
 
+async def start_stack(stack: Stack) -> Stack:
+    """Start Rasa and the action server; if they do not come up, show the end of their log."""
+    try:
+        await stack.start()
+    except Exception:
+        print(stack.log_sink.getvalue()[-5000:])  # type: ignore[attr-defined]
+        await stack.stop()
+        raise
+    return stack
+
+
 @asynccontextmanager
 async def running_stack(
     settings: Settings,
@@ -70,13 +81,7 @@ async def running_stack(
     log = log if log is not None else io.StringIO()
     async with LocalBotApi() as api:
         settings = dataclasses.replace(settings, telegram_api_url=api.base_url, rasa_tracker_db=tracker_db)
-        stack = Stack(settings, model, log, tracker_db, credentials)
-        try:
-            await stack.start()
-        except Exception:
-            print(log.getvalue()[-5000:])
-            await stack.stop()
-            raise
+        stack = await start_stack(Stack(settings, model, log, tracker_db, credentials))
         running = RunningStack(settings, build_deps(settings), api, stack, log)
         try:
             await running.start_bot()
@@ -138,7 +143,9 @@ class Driver:
 class StaffMember:
     """Someone in the staff group, writing in a case's forum topic."""
 
-    def __init__(self, api: LocalBotApi, chat_id: int, user_id: int, name: str = "工作人员", member: bool = True) -> None:
+    def __init__(
+        self, api: LocalBotApi, chat_id: int, user_id: int, name: str = "工作人员", member: bool = True
+    ) -> None:
         self.api, self.chat_id, self.user_id, self.name = api, chat_id, user_id, name
         if member:
             api.set_member_status(chat_id, user_id, "member")
