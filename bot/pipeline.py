@@ -41,6 +41,7 @@ from storage.models import Conversation, ConversationMode, Message, UpdateStatus
 logger = logging.getLogger(__name__)
 
 SESSION_TURNS = 30
+NOTICE_EVERY = timedelta(minutes=10)  # a driver hears "queued" or "delayed" at most this often
 RASA_DOWN_LOG_EVERY = 60.0  # seconds between warnings while Rasa is away
 MAX_ATTEMPTS = 5  # an update whose processing raises this many times is marked failed (it stays stored)
 RESUME_NOTICE_AFTER = timedelta(hours=6)
@@ -93,8 +94,6 @@ class Pipeline:
         self._staff = StaffCommands(desk)
         self._privacy = PrivacyDesk(deps, bot)
         self._locks = locks
-        self._told_queued: set[int] = set()
-        self._told_delayed: set[int] = set()
         self._rasa_down_logged = float("-inf")
         # what happened but could not be written down yet (the database restarting): used on the retry, so
         # Rasa does not take the turn twice and the driver does not get the reply twice
@@ -197,8 +196,6 @@ class Pipeline:
                 self._unrecorded_turns.put(update_id, answered)
             self._store_replies(state, message_id, *answered)
             self._unrecorded_turns.pop(update_id)
-        self._told_queued.discard(state.id)
-        self._told_delayed.discard(state.chat_id)
         await self._send_outbox(state, message_id, update_id)
         await self._desk.escalate_pending()  # a case opened in this turn gets its topic now
         return True
@@ -313,16 +310,19 @@ class Pipeline:
             self._unrecorded_sends.pop(row_id)
 
     async def _tell_queued(self, state: ConversationState) -> None:
-        if state.id in self._told_queued:
-            return
-        self._told_queued.add(state.id)
+        await self._notify(state.id, state.chat_id, texts.QUEUED)
+
+    async def _notify(self, conversation_id: int, chat_id: int, notice: str) -> None:
+        """A notice ("queued", "delayed") stored and sent, unless the driver had it lately (from any worker)."""
         with self._deps.sessions.begin() as session:
-            (row,) = convs.store_replies(session, state.id, None, [(texts.QUEUED, None)])
+            if convs.told_since(session, conversation_id, notice, utcnow() - NOTICE_EVERY):
+                return
+            (row,) = convs.store_replies(session, conversation_id, None, [(notice, None)])
             row_id = row.id
         try:
-            telegram_id = await send_text(self._bot, state.chat_id, texts.QUEUED, None)
+            telegram_id = await send_text(self._bot, chat_id, notice, None)
         except TelegramError:
-            logger.warning("Could not tell a driver the message is queued")
+            logger.warning("Could not send a driver a notice")
             return
         with self._deps.sessions.begin() as session:
             convs.mark_sent(session, row_id, telegram_id)
@@ -341,19 +341,15 @@ class Pipeline:
             return flooding(session, chat_id, update_id, self._deps.settings.flood_per_minute)
 
     async def _tell_if_delayed(self, chat_id: int) -> None:
-        """When many messages wait, a driver is told once that the reply will take a while."""
+        """When many messages wait, a driver who writes is told that the reply will take a while."""
         threshold = self._deps.settings.backlog_notice_at
-        if threshold <= 0 or chat_id in self._told_delayed:
+        if threshold <= 0:
             return
         with self._deps.sessions.begin() as session:
             waiting, _oldest = backlog(session)
-        if waiting < threshold:
-            return
-        self._told_delayed.add(chat_id)
-        try:
-            await send_text(self._bot, chat_id, texts.DELAYED, None)
-        except TelegramError:
-            logger.warning("Could not tell a driver that replies are delayed")
+            conversation_id = convs.conversation_of_chat(session, chat_id) if waiting >= threshold else None
+        if conversation_id is not None:  # someone new hears from the bot soon enough: their reply is the news
+            await self._notify(conversation_id, chat_id, texts.DELAYED)
 
     async def _settle_button(self, inbound: Inbound) -> None:
         if inbound.callback_query_id is None:

@@ -198,3 +198,27 @@ def latest_location(session: Session, conversation_id: int, since: datetime) -> 
         .limit(1)
     ).first()
     return (row.latitude, row.longitude) if row is not None and row.longitude is not None else None
+
+
+def told_since(session: Session, conversation_id: int, text: str, since: datetime) -> bool:
+    """Whether the bot sent this conversation `text` (a notice) after `since`."""
+    found = session.scalars(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "out",
+            Message.text == text,
+            Message.created_at >= since,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def conversation_of_chat(session: Session, chat_id: int) -> int | None:
+    """The conversation of a driver's private chat, if they have written before."""
+    return session.scalars(
+        select(Conversation.id)
+        .join(ReporterIdentity, ReporterIdentity.reporter_id == Conversation.reporter_id)
+        .where(ReporterIdentity.telegram_chat_id == chat_id)
+    ).first()
