@@ -24,6 +24,7 @@ from storage.locks import ChatLocks, Leadership
 logger = logging.getLogger(__name__)
 
 CATCH_UP_SECONDS = 5.0
+FIRST_RUN_SECONDS = 1.0  # the catch-up and the desk clock, right after start
 HEALTH_SECONDS = 60.0
 # handlers waiting for their chat cost little; the work is bounded by ChatLocks' slots
 CONCURRENT_UPDATES = 512
@@ -91,9 +92,8 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
         await app.bot.set_my_commands(COMMANDS)
         if not desk.enabled:
             logger.warning("STAFF_CHAT_ID is not set: cases are stored but no staff topics are opened")
-        await pipeline.catch_up()
-        if leadership.is_leader():
-            await clock.tick()
+        # the catch-up and the desk clock run as jobs right after start, so a restarted worker takes new
+        # updates at once instead of after working through the backlog
 
     async def post_shutdown(_app: Application) -> None:
         await rasa.close()
@@ -115,14 +115,14 @@ def build_application(deps: Deps, group_messages_per_minute: float = GROUP_MESSA
     application.job_queue.run_repeating(
         pipeline.catch_up,
         interval=CATCH_UP_SECONDS,
-        first=CATCH_UP_SECONDS,
+        first=FIRST_RUN_SECONDS,
         name="catch_up",
         job_kwargs={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
     )
     application.job_queue.run_repeating(
         leader_only(leadership, clock.tick),
         interval=TICK_SECONDS,
-        first=TICK_SECONDS,
+        first=FIRST_RUN_SECONDS,
         name="desk_clock",
         job_kwargs={"id": "desk_clock", "coalesce": True, "max_instances": 1, "misfire_grace_time": 120},
     )

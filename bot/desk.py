@@ -62,12 +62,34 @@ class StaffDesk:
         self.auth = StaffAuth(bot, settings.staff_chat_id, settings.supervisor_chat_id) if self.enabled else None
         self._escalating = asyncio.Lock()
         self._locks = locks or ChatLocks(deps.engine, slots=1)
+        self._background: asyncio.Task[None] | None = None
+        self._again = False
 
     @property
     def enabled(self) -> bool:
         return self.staff_chat_id is not None
 
     # ------------------------------------------------------------ topics
+
+    def escalate_soon(self) -> None:
+        """Open topics for new cases in the background: a driver's turn never waits for the staff group
+        (topics and cards go out at Telegram's 20 messages a minute per group)."""
+        if not self.enabled:
+            return
+        if self._background is not None and not self._background.done():
+            self._again = True  # the running pass looks once more when it is done
+            return
+        self._background = asyncio.get_running_loop().create_task(self._escalate_in_background())
+
+    async def _escalate_in_background(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.escalate_pending()
+            except Exception:  # the desk clock retries; a background task must not die silently
+                logger.exception("Opening topics for new cases failed; the desk clock retries")
+            if not self._again:
+                return
 
     async def escalate_pending(self) -> None:
         """Open a topic for every case that has none (new cases, or after a failure)."""

@@ -123,7 +123,13 @@ class DriverDesk:
         """Post the driver's message in the handed-off case's topic; False if there is none to post to."""
         if not self.desk.enabled:
             return False
-        await self.desk.escalate_pending()
+        with self.deps.sessions.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            waiting_for_topic = bool(conversation and conversation.handoff_case_id) and (
+                session.scalar(select(Case.topic_id).where(Case.id == conversation.handoff_case_id)) is None
+            )
+        if waiting_for_topic:  # the case is new: its topic first, then the message in it
+            await self.desk.escalate_pending()
         with self.deps.sessions.begin() as session:
             conversation = session.get(Conversation, conversation_id)
             case = (

@@ -197,7 +197,7 @@ class Pipeline:
             self._store_replies(state, message_id, *answered)
             self._unrecorded_turns.pop(update_id)
         await self._send_outbox(state, message_id, update_id)
-        await self._desk.escalate_pending()  # a case opened in this turn gets its topic now
+        self._desk.escalate_soon()  # a case opened in this turn gets its topic (in the background)
         return True
 
     async def _staff_update(self, payload: dict[str, Any], update_id: int) -> None:
