@@ -8,7 +8,7 @@ RASA := rasa-env/.venv/bin/rasa
 export UV_PYTHON_DOWNLOADS := never
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run chat test test-fast train migrate lint nlu-report nlu-cv bench bench-legal clean env
+.PHONY: run chat test test-fast train migrate lint nlu-report nlu-cv bench bench-load bench-legal clean env
 
 run: env  ## start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
 	$(APP)/complaints run
@@ -40,6 +40,9 @@ nlu-cv: env  ## stratified 5-fold cross-validation of the pipeline in config.yml
 
 bench: env  ## reply latency through the whole pipeline against Rasa alone
 	$(APP)/python benchmarks/latency.py
+
+bench-load: env  ## load and faults of the scaled-out stack (2 workers, 2 Rasa servers, PostgreSQL, Redis) against Rasa alone
+	$(APP)/python benchmarks/load.py
 
 bench-legal: env  ## legal retrieval on held-out phrasings (top-1 / top-3, the decision rule), and Rasa's ResponseSelector
 	$(APP)/python benchmarks/legal_retrieval.py
