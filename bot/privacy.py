@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
-from sqlalchemy.orm import Session
 from telegram import Bot, Message
+from telegram.error import BadRequest
 
 from bot import texts
 from bot.replies import deliver
 from bot.updates import Inbound
 from complaints.clock import utcnow
 from complaints.deps import Deps
-from complaints.retention import run_in_transaction
-from storage.models import Conversation, Reporter
-from storage.privacy import PrivacyReport, erase_reporter, export_reporter
+from complaints.retention import erase_person, export_person
+from storage.models import Conversation
 
 logger = logging.getLogger(__name__)
 
@@ -41,35 +39,38 @@ class PrivacyDesk:
             return [await self._erase(conversation_id)]
         return None
 
-    def _reporter(self, session: Session, conversation_id: int) -> Reporter | None:
-        conversation = session.get(Conversation, conversation_id)
-        return session.get(Reporter, conversation.reporter_id) if conversation else None
+    def _reporter_id(self, conversation_id: int) -> int | None:
+        with self._deps.sessions.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.reporter_id if conversation else None
 
     async def _export(self, conversation_id: int, chat_id: int) -> list[Reply]:
-        def collect() -> dict[str, Any] | None:
-            with self._deps.sessions.begin() as session:
-                reporter = self._reporter(session, conversation_id)
-                return export_reporter(session, reporter, self._deps.settings.timezone) if reporter else None
-
-        data = await asyncio.to_thread(collect)
-        if data is None:
+        reporter_id = self._reporter_id(conversation_id)
+        body = await asyncio.to_thread(export_person, self._deps, reporter_id) if reporter_id else None
+        if body is None:
             return [(texts.MYDATA_NONE, None)]
-        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
-
-        async def send() -> Message:
-            return await self._bot.send_document(chat_id, body, filename="我的数据.json")
-
-        await deliver(send)
+        await send_file(self._bot, chat_id, body, "我的数据.json")
         logger.info("A driver exported their data (%d bytes)", len(body))
         return [(texts.MYDATA_SENT, None)]
 
     async def _erase(self, conversation_id: int) -> Reply:
-        def erase(session: Session) -> PrivacyReport:
-            reporter = self._reporter(session, conversation_id)
-            return erase_reporter(session, reporter, utcnow()) if reporter else PrivacyReport()
-
-        report = await asyncio.to_thread(run_in_transaction, self._deps, erase)
-        logger.info("A driver's data was erased on request (%d cases pseudonymised)", len(report.cases))
-        if report.kept_open:
+        reporter_id = self._reporter_id(conversation_id)
+        report = await asyncio.to_thread(erase_person, self._deps, reporter_id, utcnow()) if reporter_id else None
+        logger.info(
+            "A driver's data was erased on request (%d cases pseudonymised)", len(report.cases) if report else 0
+        )
+        if report is not None and report.kept_open:
             return (texts.ERASE_PENDING.format(cases="、".join(report.kept_open)), None)
         return (texts.ERASE_DONE, None)
+
+
+async def send_file(bot: Bot, chat_id: int, body: bytes, filename: str) -> int | None:
+    """Send a document with the usual retries; None if the chat does not take it (blocked, never opened)."""
+
+    async def send() -> Message:
+        return await bot.send_document(chat_id, body, filename=filename)
+
+    try:
+        return await deliver(send)
+    except BadRequest:  # "chat not found": someone who never wrote to the bot
+        return None

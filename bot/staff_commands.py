@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -13,21 +12,21 @@ from datetime import date
 from html import escape
 
 from sqlalchemy.orm import Session
-from telegram import Message, Update
+from telegram import Update
 from telegram.error import BadRequest, TelegramError
 
 from bot import desk_texts as t
 from bot.desk import Markup, StaffDesk
-from bot.replies import deliver, send_text
+from bot.privacy import send_file
+from bot.replies import send_text
 from complaints.answers import AnswerIncomplete, involves_penalty, parse_answer
 from complaints.clock import utcnow
 from complaints.digest import ledger
-from complaints.retention import run_in_transaction
+from complaints.retention import erase_person, export_person
 from complaints.stats import build_report, render_html
 from storage import desk as d
 from storage.cases import normalise_case_number, record_event
 from storage.models import Case, CaseState, Conversation, LedgerState, Reporter, ReporterIdentity
-from storage.privacy import PrivacyReport, erase_reporter, export_reporter
 
 logger = logging.getLogger(__name__)
 
@@ -514,19 +513,11 @@ class StaffCommands:
             reporter = session.get(Reporter, case.reporter_id)
             if reporter is None:
                 return "没有找到反映人。"
-            data = export_reporter(session, reporter, self.deps.settings.timezone)
-            number, pseudonym = case.number, reporter.pseudonym
+            number, pseudonym, reporter_id = case.number, reporter.pseudonym, reporter.id
             record_event(session, case, actor=self._actor(action).label, action="data_exported", note=action.args)
-        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
-
-        async def send() -> Message:
-            return await self.desk.bot.send_document(action.user_id, body, filename=f"个人数据_{pseudonym}.json")
-
-        try:
-            sent = await deliver(send)  # None: this staff member never opened a private chat with the bot
-        except BadRequest:
-            sent = None
-        if sent is None:
+        body = await asyncio.to_thread(export_person, self.deps, reporter_id)
+        assert body is not None
+        if await send_file(self.desk.bot, action.user_id, body, f"个人数据_{pseudonym}.json") is None:
             return "⚠️ 请先私聊机器人（发送 /start），再用 /exportdata；文件只私信给申请的工作人员。"
         return f"📦 反映人 {pseudonym}（{number}）的数据已私信给您。本次导出已记录。"
 
@@ -538,12 +529,7 @@ class StaffCommands:
             case, _ = self._case_view(session, case_id)
             reporter_id = case.reporter_id
             record_event(session, case, actor=self._actor(action).label, action="erase_requested", note=action.args)
-
-        def erase(session: Session) -> PrivacyReport:
-            reporter = session.get(Reporter, reporter_id)
-            return erase_reporter(session, reporter, utcnow()) if reporter else PrivacyReport()
-
-        report = await asyncio.to_thread(run_in_transaction, self.deps, erase)
+        report = await asyncio.to_thread(erase_person, self.deps, reporter_id, utcnow())
         if report.kept_open:
             return (
                 f"🗑 已结案件的个人信息已匿名化；在办案件 {'、'.join(report.kept_open)} 办结后，"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -9,7 +10,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from complaints.deps import Deps
-from storage.privacy import PrivacyReport, apply_retention
+from storage.models import Reporter
+from storage.privacy import PrivacyReport, apply_retention, erase_reporter, export_reporter
 from storage.rasa_tracker import forget, tracker_store_url
 
 logger = logging.getLogger(__name__)
@@ -42,3 +44,23 @@ def run_retention(deps: Deps, now: datetime, dry_run: bool = False) -> PrivacyRe
         report.attachments,
     )
     return report
+
+
+def erase_person(deps: Deps, reporter_id: int, now: datetime) -> PrivacyReport:
+    """A deletion request (from the driver, from staff, or from the shell), with Rasa's copy included."""
+
+    def erase(session: Session) -> PrivacyReport:
+        reporter = session.get(Reporter, reporter_id)
+        return erase_reporter(session, reporter, now) if reporter else PrivacyReport()
+
+    return run_in_transaction(deps, erase)
+
+
+def export_person(deps: Deps, reporter_id: int) -> bytes | None:
+    """Everything stored about a person as a UTF-8 JSON document (None if they are not known)."""
+    with deps.sessions.begin() as session:
+        reporter = session.get(Reporter, reporter_id)
+        if reporter is None:
+            return None
+        data = export_reporter(session, reporter, deps.settings.timezone)
+    return json.dumps(data, ensure_ascii=False, indent=2).encode()

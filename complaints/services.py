@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -113,36 +112,28 @@ def _retention(deps: Deps, dry_run: bool) -> int:
 
 
 def _privacy(deps: Deps, args: argparse.Namespace) -> int:
-    from sqlalchemy.orm import Session
-
     from complaints.clock import utcnow
-    from complaints.retention import run_in_transaction
-    from storage.models import Reporter
-    from storage.privacy import PrivacyReport, erase_reporter, export_reporter, reporter_of_case, reporter_of_chat
+    from complaints.retention import erase_person, export_person
+    from storage.privacy import reporter_of_case, reporter_of_chat
 
     with deps.sessions.begin() as session:
         reporter = reporter_of_case(session, args.case) if args.case else reporter_of_chat(session, args.chat)
-        if reporter is None:
-            print("没有找到这个人（案件编号或 chat id 不对，或身份信息已删除）", file=sys.stderr)
-            return 1
-        reporter_id = reporter.id
-        if args.action == "export":
-            text = json.dumps(export_reporter(session, reporter, deps.settings.timezone), ensure_ascii=False, indent=2)
-            if args.out:
-                args.out.write_text(text, encoding="utf-8")
-                args.out.chmod(0o600)
-                print(f"已导出到 {args.out}")
-            else:
-                print(text)
-            return 0
-
-    def erase(session: Session) -> PrivacyReport:
-        person = session.get(Reporter, reporter_id)
-        assert person is not None
-        return erase_reporter(session, person, utcnow())
-
-    report = run_in_transaction(deps, erase)
+        reporter_id = reporter.id if reporter else None
+    if reporter_id is None:
+        print("没有找到这个人（案件编号或 chat id 不对，或身份信息已删除）", file=sys.stderr)
+        return 1
+    if args.action == "export":
+        body = export_person(deps, reporter_id)
+        assert body is not None
+        if args.out:
+            args.out.write_bytes(body)
+            args.out.chmod(0o600)
+            print(f"已导出到 {args.out}")
+        else:
+            print(body.decode())
+        return 0
+    report = erase_person(deps, reporter_id, utcnow())
     print(f"{len(report.cases)} 件已结案件已匿名化；身份信息{'已删除' if report.identities else '暂时保留'}")
     if report.kept_open:
-        print(f"仍在办理的案件 {', '.join(report.kept_open)} 结案后自动删除（保留办理所需信息）")
+        print(f"仍在办理的案件 {'、'.join(report.kept_open)} 结案后自动删除（保留办理所需信息）")
     return 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from complaints.personal import scrub, scrub_fields
@@ -172,14 +172,16 @@ def apply_retention(session: Session, now: datetime, days: int) -> PrivacyReport
     """The daily job: cases finished `days` ago, people with nothing kept, requests whose cases closed."""
     report = PrivacyReport()
     cutoff = now - timedelta(days=days)
+    finished_at = func.coalesce(Case.closed_at, Case.answered_at, Case.created_at)  # as _finished_at()
     due = session.scalars(
-        select(Case).where(Case.state.in_(FINISHED), Case.pseudonymised_at.is_(None)).order_by(Case.id)
+        select(Case)
+        .where(Case.state.in_(FINISHED), Case.pseudonymised_at.is_(None), finished_at < cutoff)
+        .order_by(Case.id)
     ).all()
     touched: set[int] = set()
     for case in due:
-        if _finished_at(case) < cutoff:
-            report.merge(pseudonymise_case(session, case, now))
-            touched.add(case.reporter_id)
+        report.merge(pseudonymise_case(session, case, now))
+        touched.add(case.reporter_id)
     requested = session.scalars(select(Reporter.id).where(Reporter.erase_requested_at.is_not(None))).all()
     for reporter_id in sorted(touched | set(requested)):
         reporter = session.get(Reporter, reporter_id)
