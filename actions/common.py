@@ -1,34 +1,41 @@
-"""What every action needs: who is asking (from the Rasa sender id) and a database session."""
+"""What every action needs: who is asking (from the Rasa sender id, checked) and a database session."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
 from typing import Any
 
 from rasa_sdk import Tracker
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from complaints.clock import utcnow
-from complaints.deps import Deps, process_deps
-from complaints.routing import Route
-from storage.cases import NewCase, create_case
-from storage.conversations import conversation_by_id
-from storage.desk import hand_to_staff
-from storage.models import Case, CaseKind, Conversation
-
-SENDER_PREFIX = "conv-"
+from bureau.deps import Deps, process_deps
+from bureau.routing import Route
+from foundation.clock import utcnow
+from foundation.enums import CaseKind
+from foundation.keys import owner_matches
+from storage.cases import NewCase, create_case, office_deadlines
+from storage.conversations import conversation_by_sender
+from storage.desk import Actor, reject
+from storage.models import Case, Conversation, WarningAlert
 
 
 class UnknownSender(LookupError):
-    """The Rasa sender id does not name one of our conversations."""
+    """The Rasa sender id does not name one of our conversations, or the bot did not vouch for it."""
 
 
-def conversation_id_of(tracker: Tracker) -> int:
+def checked_sender(tracker: Tracker) -> str:
+    """The sender id, if the bot vouched for it: each message carries the bot's keyed `owner` token, so a
+    sender id alone (guessed, or read from a log) never opens a driver's cases."""
     sender = tracker.sender_id or ""
-    if not sender.startswith(SENDER_PREFIX) or not sender[len(SENDER_PREFIX) :].isdigit():
-        raise UnknownSender(sender)
-    return int(sender[len(SENDER_PREFIX) :])
+    owner = (tracker.latest_message.get("metadata") or {}).get("owner")
+    if not sender or not owner_matches(deps().settings.digest.pseudonym_key, sender, owner):
+        raise UnknownSender("the message does not carry the bot's token for its sender")
+    return sender
 
 
 def deps() -> Deps:
@@ -38,10 +45,11 @@ def deps() -> Deps:
 @contextmanager
 def conversation_session(tracker: Tracker) -> Iterator[tuple[Session, Conversation]]:
     """A transaction plus the asker's conversation; raises UnknownSender for foreign senders."""
+    sender = checked_sender(tracker)
     with deps().sessions.begin() as session:
-        conversation = conversation_by_id(session, conversation_id_of(tracker))
+        conversation = conversation_by_sender(session, sender)
         if conversation is None:
-            raise UnknownSender(tracker.sender_id)
+            raise UnknownSender("no conversation has this sender id")
         yield session, conversation
 
 
@@ -96,6 +104,50 @@ def recent_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:
     return [t for t in texts if t and not t.startswith("/")][-limit:]
 
 
+# a graded warning raised on one of the driver's messages this recently belongs to the case they file now
+ALERT_WINDOW = timedelta(minutes=30)
+URGENT_GRADES = (1, 2)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A case just opened, and what was done about the warnings raised on the driver's messages."""
+
+    case: Case
+    alerted: str | None  # "supervisors" or "staff" when a grade 1-2 alert went out; None otherwise
+
+
+def staff_group_on(tracker: Tracker) -> bool:
+    """Whether the bot that carries this conversation has a staff group (it says so with every message;
+    an older message without it falls back to this process's settings)."""
+    said = (tracker.latest_message.get("metadata") or {}).get("staff_group")
+    return bool(said) if isinstance(said, bool) else deps().settings.staff_chat_id is not None
+
+
+def alerts_went_to(tracker: Tracker) -> str | None:
+    """Who reads the bot's alerts: "supervisors", "staff" (the staff group) or None, as the bot says."""
+    said = (tracker.latest_message.get("metadata") or {}).get("alerts_to")
+    if isinstance(said, str) or "alerts_to" in (tracker.latest_message.get("metadata") or {}):
+        return said if said in ("supervisors", "staff") else None
+    settings = deps().settings
+    if settings.supervisor_chat_id is not None:
+        return "supervisors"
+    return "staff" if settings.staff_chat_id is not None else None
+
+
+def _recent_alerts(session: Session, conversation_id: int, now: datetime) -> list[WarningAlert]:
+    """Warnings the bot raised on this driver's recent messages that belong to no case yet."""
+    return list(
+        session.scalars(
+            select(WarningAlert).where(
+                WarningAlert.conversation_id == conversation_id,
+                WarningAlert.case_id.is_(None),
+                WarningAlert.created_at >= now - ALERT_WINDOW,
+            )
+        )
+    )
+
+
 def open_case(
     session: Session,
     conversation: Conversation,
@@ -106,13 +158,16 @@ def open_case(
     values: dict[str, Any],
     reason: str,
     confidence: float | None = None,
-) -> Case:
-    """Create the asker's case with its unit, number and deadlines, and hand the conversation to staff.
+    deadlines: tuple[datetime, datetime, datetime] | None = None,
+) -> Filed:
+    """Create the asker's case with its unit, number and deadlines; the conversation stays with the bot.
 
-    Every case is escalated: the bot side opens its topic in the staff group, and until staff hand the
-    conversation back, the driver's messages go to that topic.
-    """
-    assessment = deps().warnings.assess(" ".join([summary, *recent_user_texts(tracker)]))
+    The grade is the one the bot gave the driver's own messages, each read on its own; only grades 1-2 make
+    a case urgent, and its deadlines shorter only where a staff group exists to act on them."""
+    now = utcnow()
+    alerts = _recent_alerts(session, conversation.id, now)
+    grade = min((alert.grade for alert in alerts), default=None)
+    urgent = grade in URGENT_GRADES
     new = NewCase(
         kind=kind,
         unit=route.unit,
@@ -123,10 +178,31 @@ def open_case(
         fields=values,
         intent_confidence=confidence if confidence is not None else latest_confidence(tracker),
         avoid_unit=route.about if kind is CaseKind.complaint else None,
-        urgent=assessment is not None,
-        warning_grade=assessment.grade if assessment else None,
+        urgent=urgent,
+        warning_grade=grade,
         escalation_reason=reason,
+        deadlines=deadlines if deadlines is not None or not urgent or staff_group_on(tracker) else _office(now),
     )
-    case = create_case(session, new, deps().calendar, utcnow())
-    hand_to_staff(conversation, case)
-    return case
+    case = create_case(session, new, deps().calendar, now)
+    for alert in alerts:
+        alert.case_id = case.id
+    posted = urgent and any(alert.posted and alert.grade in URGENT_GRADES for alert in alerts)
+    return Filed(case, alerts_went_to(tracker) if posted else None)
+
+
+def refer_elsewhere(session: Session, case: Case, route: Route) -> str | None:
+    """A case routing found is not ours (traffic police → 122): recorded, closed as 不予受理 with the channel,
+    and the driver's reply says where to go; None when the case is ours."""
+    referral = deps().referrals.get(route.referral.lower()) if route.referral else None
+    if referral is None:
+        return None
+    reject(session, case, referral.channel, referral.reason, Actor("bot:routing"), utcnow())
+    return (
+        f"已登记（编号 <b>{case.number}</b>），但这件事不归交通运输部门办理：{escape(referral.reason)}\n"
+        f"请联系：{escape(referral.channel)}。如果其中也有交通运输部门的问题，请回复“人工”说明。"
+    )
+
+
+def _office(now: datetime) -> tuple[datetime, datetime, datetime]:
+    """Ordinary working-time deadlines: without a staff group nobody could keep shorter ones."""
+    return office_deadlines(deps().calendar, now, urgent=False)

@@ -18,16 +18,27 @@ from actions.common import (
     latest_entities,
     latest_intent,
     open_case,
+    refer_elsewhere,
+    staff_group_on,
 )
-from actions.messages import complaint_summary, receipt
-from complaints.digest.records import record_case
+from actions.messages import case_markup, complaint_summary, receipt
+from actions.requests import follow_second_matter, send_legal_answer
+from bureau.legal_questions import answer_instead
+from digest.records import record_case
+from foundation.enums import CaseKind
 from storage.conversations import unlinked_attachments
-from storage.models import CaseKind
 
 FORM = "complaint_form"
 FORM_SLOTS = ("complaint_description", "complaint_place", "complaint_time", "complaint_evidence")
 MAX_FIELD = 2000
+SUPPLEMENT = "；补充："  # joins what the driver adds at the confirmation step to the description
 LEAVING_INTENTS = {"cancel", "human_handoff", "check_status"}
+# under a legal answer given instead of opening the form: the complaint is one tap away (the button's
+# payload carries no words, so the form then takes the description from `unclear_text`)
+STILL_COMPLAIN = [
+    {"title": "我还是要投诉", "payload": "/complaint"},
+    {"title": "转人工咨询", "payload": "/human_handoff"},
+]
 CONFIRM_BUTTONS = [
     {"title": "确认提交", "payload": "/affirm"},
     {"title": "重新填写", "payload": "/deny"},
@@ -36,7 +47,7 @@ CONFIRM_BUTTONS = [
 
 
 def _requested(tracker: Tracker, slot: str) -> bool:
-    return tracker.get_slot("requested_slot") == slot
+    return bool(tracker.get_slot("requested_slot") == slot)
 
 
 def _leaving(tracker: Tracker) -> bool:
@@ -55,9 +66,23 @@ def _plates(tracker: Tracker) -> list[str]:
     return found
 
 
+def _opening(tracker: Tracker) -> bool:
+    return tracker.get_slot("requested_slot") is None and tracker.get_slot("complaint_description") is None
+
+
 class ValidateComplaintForm(FormValidationAction):
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        """A plain legal question read as a complaint gets its answer and the form closes before it asks."""
+        text = (tracker.latest_message.get("text") or "").strip()
+        entry = answer_instead(text, deps().legal) if _opening(tracker) else None
+        if entry is None:
+            events: list[EventType] = await super().run(dispatcher, tracker, domain)
+            return events
+        send_legal_answer(dispatcher, entry, STILL_COMPLAIN)
+        return [SlotSet("unclear_text", text), SlotSet("requested_slot", None), ActiveLoop(None)]
 
     async def extract_complaint_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -138,7 +163,7 @@ class ValidateComplaintForm(FormValidationAction):
         addable = body and not body.startswith("/") and not fields.is_skip(body) and body not in description
         if addable and intent not in {"attach_photo", "attach_voice"}:
             # a correction or more detail: add it to the description and show the summary again
-            return {"complaint_description": f"{description}；补充：{body}", "complaint_confirmed": None}
+            return {"complaint_description": f"{description}{SUPPLEMENT}{body}", "complaint_confirmed": None}
         return {"complaint_confirmed": None}
 
     def validate_complaint_description(
@@ -199,6 +224,9 @@ class ActionSubmitComplaint(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if tracker.get_slot("complaint_confirmed") is not True:
+            if tracker.get_slot("complaint_description") is None:
+                # the form closed before it began (a legal question answered instead): nothing to report
+                return [SlotSet(slot, None) for slot in (*FORM_SLOTS, "complaint_confirmed")]
             dispatcher.utter_message(response="utter_complaint_not_submitted")
             return _reset_events()
         description = tracker.get_slot("complaint_description") or ""
@@ -213,16 +241,23 @@ class ActionSubmitComplaint(Action):
         }
         with conversation_session(tracker) as (session, conversation):
             confidence = form_confidence(tracker, FORM)
-            case = open_case(
+            filed = open_case(
                 session, conversation, tracker, CaseKind.complaint, route, description, values, "complaint", confidence
             )
+            case = filed.case
             attachments = unlinked_attachments(session, conversation.id)
             for attachment in attachments:
                 attachment.case_id = case.id
             station = deps().stations.find(f"{description} {place}")
             has_photo = any(a.kind == "photo" for a in attachments)
             record_case(session, case, station.name if station else None, has_photo)
-            dispatcher.utter_message(text=receipt(case, deps().settings.timezone, len(attachments)))
+            staff = staff_group_on(tracker)
+            if (referred := refer_elsewhere(session, case, route)) is not None:
+                dispatcher.utter_message(text=referred)
+            else:
+                text = receipt(case, deps().settings.timezone, staff, filed.alerted, len(attachments))
+                dispatcher.utter_message(text=text, json_message=case_markup(case, staff))
+        follow_second_matter(dispatcher, description.split(SUPPLEMENT)[0])  # the message, not what was added
         return _reset_events()
 
 

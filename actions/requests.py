@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from html import escape
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import conversation_session, deps, latest_confidence, latest_entities, open_case
+from actions.common import (
+    conversation_session,
+    deps,
+    latest_confidence,
+    latest_entities,
+    open_case,
+    refer_elsewhere,
+    staff_group_on,
+)
 from actions.fields import entity_values
-from actions.messages import HANDED_OFF_NOTE, local_datetime
+from actions.messages import case_markup, service_receipt
 from actions.stations import LOCATION_BUTTON, ask_for_location, asks_where, nearby_text
-from complaints.clock import utcnow
-from complaints.legal_kb import Decision
-from complaints.routing import Route
-from complaints.stations import services_in
+from bureau.deadlines import station_promise
+from bureau.legal_kb import Decision, LegalEntry
+from bureau.legal_questions import answer_instead
+from bureau.matters import second_matter
+from bureau.routing import Route
+from bureau.stations import services_in
+from foundation.clock import utcnow
+from foundation.enums import CaseKind
 from storage.conversations import latest_location
-from storage.models import CaseKind
 
 VAGUE_CONFIDENCE = 0.8
 LOCATION_FRESH = timedelta(hours=3)
@@ -28,12 +38,48 @@ HANDOFF_BUTTONS = [
     {"title": "转人工咨询", "payload": "/human_handoff"},
     {"title": "不用了", "payload": "/thanks"},
 ]
+# under a legal answer given in place of a case: the case the NLU thought of stays one tap away
+STILL_NEED_HELP = [{"title": "我需要现场帮助", "payload": "/human_handoff"}]
+NO_STAFF_BUTTONS = [
+    {"title": "登记法律咨询", "payload": "/human_handoff"},
+    {"title": "不用了", "payload": "/thanks"},
+]
+
+
+# a second matter not answered at once is offered as a keyboard button that sends its words as a new message
+SECOND_MATTER_OFFER = "您这条消息里还提到：“{matter}”。点下面的按钮，我接着处理这件事。"
+SECOND_MATTER_ANSWER = "您还问到：“{matter}”"
+SEND_TEXT_LIMIT = 200
+
+
+def follow_second_matter(dispatcher: CollectingDispatcher, text: str) -> None:
+    """After the first matter of `text` was handled: a plain legal question in second place is answered now,
+    any other second matter is one tap away; a message with one matter gets nothing more."""
+    matter = second_matter(text)
+    if matter is None:
+        return
+    if matter.kind == "question" and (entry := answer_instead(matter.second, deps().legal)) is not None:
+        dispatcher.utter_message(text=SECOND_MATTER_ANSWER.format(matter=matter.second))
+        send_legal_answer(dispatcher, entry)
+        return
+    dispatcher.utter_message(
+        text=SECOND_MATTER_OFFER.format(matter=matter.second),
+        json_message={"send_text": matter.second[:SEND_TEXT_LIMIT]},
+    )
 
 
 def _question_text(tracker: Tracker) -> str:
     text = tracker.latest_message.get("text") or ""
     # a button press carries no words: answer the message the clarifying question was about
     return (tracker.get_slot("unclear_text") or "") if text.startswith("/") else text
+
+
+def send_legal_answer(
+    dispatcher: CollectingDispatcher, entry: LegalEntry, buttons: list[dict[str, str]] | None = None
+) -> None:
+    """The entry's reasoned answer, with where to go when the matter belongs to another authority."""
+    referral = deps().referrals.get(entry.referral.lower()) if entry.referral else None
+    dispatcher.utter_message(text=entry.render(referral.channel if referral else None), buttons=buttons or [])
 
 
 class ActionServiceRequest(Action):
@@ -44,6 +90,10 @@ class ActionServiceRequest(Action):
         text = _question_text(tracker).strip()
         if (directions := self._directions(dispatcher, tracker, text)) is not None:
             return directions
+        if (entry := answer_instead(text, deps().legal)) is not None:
+            # "拖车收费有没有标准？" asks what the rules say; no case is opened on a question
+            send_legal_answer(dispatcher, entry, STILL_NEED_HELP)
+            return [SlotSet("unclear_text", None)]
         route = deps().routing.route("service_request", text)
         station = deps().stations.find(text)
         if station is not None and station.unit in deps().routing.units:
@@ -63,28 +113,32 @@ class ActionServiceRequest(Action):
             "plates": entity_values(entities, "plate_number"),
             "station": station.name if station is not None else None,
         }
+        calendar = deps().calendar
+        promise = station_promise(station, calendar, utcnow()) if station is not None else None
+        staff = staff_group_on(tracker)
         with conversation_session(tracker) as (session, conversation):
-            case = open_case(session, conversation, tracker, CaseKind.service_request, route, text, values, "service_request")
-            tz = deps().settings.timezone
-            dispatcher.utter_message(
-                text="\n".join(
-                    [
-                        "🆗 您的服务请求已登记。",
-                        f"编号：<b>{case.number}</b>（{escape(route.category)}）",
-                        f"负责单位：{escape(station.name if station else route.unit)}，"
-                        f"将在 {local_datetime(case.handoff_due, tz)} 前安排人员联系您"
-                        + ("（值班人员确认后会在这里告诉您）。" if station else "。"),
-                        f"最迟答复：{local_datetime(case.first_feedback_due, tz)}前。",
-                        "情况紧急（人身安全、车辆故障停在路上）请同时拨打 12328 或 122/120。",
-                        HANDED_OFF_NOTE,
-                    ]
-                )
+            filed = open_case(
+                session,
+                conversation,
+                tracker,
+                CaseKind.service_request,
+                route,
+                text,
+                values,
+                "service_request",
+                deadlines=promise.deadlines if promise is not None else None,
             )
+            if (referred := refer_elsewhere(session, filed.case, route)) is not None:
+                dispatcher.utter_message(text=referred)
+            else:
+                message = service_receipt(filed.case, station, promise, deps().settings.timezone, staff)
+                dispatcher.utter_message(text=message, json_message=case_markup(filed.case, staff))
+        follow_second_matter(dispatcher, text)
         return [SlotSet("unclear_text", None)]
 
     @staticmethod
     def _directions(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> list[EventType] | None:
-        """"哪里有热水" → the nearest stations, or a request for the driver's location; None for other requests."""
+        """ "哪里有热水" → the nearest stations, or a request for the driver's location; None for other requests."""
         services = services_in(text)
         if not services or not asks_where(text):
             return None
@@ -110,11 +164,12 @@ class ActionAnswerLegal(Action):
         knowledge = deps()
         chosen = entity_values(latest_entities(tracker), "legal_entry")
         picked = knowledge.legal.by_code(chosen[0]) if chosen else None
-        decision = Decision("answer", (picked,)) if picked else knowledge.legal.decide(_question_text(tracker))
+        question = _question_text(tracker)
+        matter = second_matter(question)
+        first = matter.first if matter is not None and not picked else question
+        decision = Decision("answer", (picked,)) if picked else knowledge.legal.decide(first)
         if decision.kind == "answer":
-            entry = decision.entries[0]
-            referral = knowledge.referrals.get(entry.referral.lower()) if entry.referral else None
-            dispatcher.utter_message(text=entry.render(referral.channel if referral else None))
+            send_legal_answer(dispatcher, decision.entries[0])
         elif decision.kind == "choose":
             choices = [
                 {"title": entry.questions[0][:40], "payload": f'/legal_question{{"legal_entry":"{entry.code}"}}'}
@@ -124,11 +179,19 @@ class ActionAnswerLegal(Action):
                 text="我找到几条可能相关的规定，您想问的是哪一个？",
                 buttons=[*choices, {"title": "都不是，转人工咨询", "payload": "/human_handoff"}],
             )
+            if not picked:
+                follow_second_matter(dispatcher, question)
             return []  # keep the question: a person asked for next reads it
         else:
-            dispatcher.utter_message(
-                text="这个问题我暂时没有把握给出准确的法律依据，不想随便回答误导您。"
-                "可以为您转给政策法规科的工作人员，一般2个工作日内答复。",
-                buttons=HANDOFF_BUTTONS,
+            offer = (
+                "可以为您转给政策法规科的工作人员，一般2个工作日内答复。"
+                if staff_group_on(tracker)
+                else "可以为您登记为法律咨询，由政策法规科在2个工作日内答复。"
             )
+            dispatcher.utter_message(
+                text=f"这个问题我暂时没有把握给出准确的法律依据，不想随便回答误导您。{offer}",
+                buttons=HANDOFF_BUTTONS if staff_group_on(tracker) else NO_STAFF_BUTTONS,
+            )
+        if not picked:
+            follow_second_matter(dispatcher, question)
         return [SlotSet("unclear_text", None)]

@@ -1,4 +1,4 @@
-"""Where drivers find hot water, medicine or a rest: the nearest stations from data/stations.yml."""
+"""Where drivers find hot water, medicine or a rest: the nearest stations from content/stations.yml."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from html import escape
 
-from complaints.stations import Directory, distance_km
+from bureau.stations import Directory, distance_km
 
 WHERE = re.compile(r"哪里|哪儿|哪有|哪个|附近|最近|在哪|多远|怎么走|有没有")
 LOCATION_BUTTON = {"request_location": "📍 发送我的位置"}
@@ -38,7 +38,9 @@ def nearby_text(directory: Directory, lat: float, lon: float, service: str | Non
     unverified = False
     for index, (station, km) in enumerate(found, 1):
         state = "现在开放" if station.is_open(now, directory.tz) else "现在未开放"
-        lines.append(f"{index}. <b>{escape(station.name)}</b>（约 {km:.1f} 公里，{state}，开放时间 {escape(station.hours_text)}）")
+        lines.append(
+            f"{index}. <b>{escape(station.name)}</b>（约 {km:.1f} 公里，{state}，开放时间 {escape(station.hours_text)}）"
+        )
         details = [f"地址：{escape(station.address)}"] if station.address else []
         if station.verified and station.phone:
             details.append(f"电话：{escape(station.phone)}")

@@ -9,8 +9,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import conversation_session, deps, latest_entities
 from actions.fields import entity_values
-from actions.messages import case_list_line, status_text
-from storage.cases import CaseNotFound, case_for_reporter, normalise_case_number, recent_cases
+from actions.messages import status_list, status_text
+from storage.cases import CaseNotFound, case_for_reporter, cases_for_status, normalise_case_number
 
 
 def requested_number(tracker: Tracker) -> str | None:
@@ -39,10 +39,9 @@ class ActionCheckStatus(Action):
                     return []
                 dispatcher.utter_message(text=status_text(case, tz))
                 return []
-            cases = recent_cases(session, conversation.reporter_id)
-            if not cases:
+            open_cases, finished = cases_for_status(session, conversation.reporter_id)
+            if not open_cases and not finished:
                 dispatcher.utter_message(text="您在这里还没有提交过投诉或服务请求。")
             else:
-                lines = "\n".join(case_list_line(c) for c in cases)
-                dispatcher.utter_message(text=f"您最近的案件：\n{lines}\n发送 /status 加编号可查看详情。")
+                dispatcher.utter_message(text=status_list(open_cases, finished, tz))
         return []

@@ -1,6 +1,6 @@
 """Weekly digest at scale: synthetic weeks of 1k, 10k, 100k and 1M complaints.
 
-    .venv/bin/python benchmarks/digest.py [--sizes 1000,10000,100000,1000000] [--write benchmarks/results/digest.md]
+    .venv/bin/python -m benchmarks.digest [--sizes 1000,10000,100000,1000000] [--write benchmarks/results/digest.md]
 
 Each size gets its own SQLite database, filled by one process (the week, plus a previous week a tenth of
 its size) with synthetic complaints whose stored vectors have the structure of real ones (topics of
@@ -25,15 +25,15 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.common import PROJECT_ROOT as ROOT
+from benchmarks.common import table, write_report
 
 TZ = ZoneInfo("Asia/Shanghai")
 WEEK = "2026-W47"
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
-STATIONS = [f"{name}超限检测站" for name in ["城北", "城南", "东林", "西岭", "南湖", "北关", "马店", "河口", "青石", "柳林"]] + [
-    f"{name}服务区" for name in ["青山", "西岭", "青石", "五里", "松林"]
-]
+STATIONS = [
+    f"{name}超限检测站" for name in ["城北", "城南", "东林", "西岭", "南湖", "北关", "马店", "河口", "青石", "柳林"]
+] + [f"{name}服务区" for name in ["青山", "西岭", "青石", "五里", "松林"]]
 UNITS = ["局政策法规科", "市交通运输综合执法大队", "局综合运输科", "局办公室", "局规划基建科"]
 
 
@@ -48,9 +48,9 @@ def fill(db: Path, n: int, seed: int = 0) -> None:
     """A migrated database with `n` complaints in the week and n/10 in the week before."""
     from sqlalchemy import insert
 
-    from complaints import embedding
-    from complaints.digest.reference import load_reference
-    from complaints.digest.weeks import Week
+    from digest.reference import load_reference
+    from digest.weeks import Week
+    from foundation import embedding
     from storage.db import make_engine
     from storage.migrate import upgrade
     from storage.models import ComplaintRecord
@@ -105,16 +105,16 @@ def fill(db: Path, n: int, seed: int = 0) -> None:
 
 def build(db: Path) -> dict[str, float]:
     """Build the week's digest in this (fresh) process; time and memory of the build alone."""
-    from complaints.clock import utcnow
-    from complaints.config import DigestSettings
-    from complaints.digest.build import DigestContext, build_week
-    from complaints.digest.weeks import Week
-    from complaints.workdays import load_calendar
+    from digest.build import DigestContext, build_week
+    from digest.weeks import Week
+    from foundation.clock import utcnow
+    from foundation.settings import DigestSettings
+    from foundation.workdays import load_calendar
     from storage.db import make_engine, make_session_factory
 
     engine = make_engine(f"sqlite:///{db}")
     sessions = make_session_factory(engine)
-    calendar = load_calendar(TZ, ROOT / "data" / "holidays_override.yml")
+    calendar = load_calendar(TZ, ROOT / "content" / "holidays_override.yml")
     ctx = DigestContext(DigestSettings(), TZ, calendar, None)
     import matplotlib  # imported before measuring: a one-off cost of the process, not of the week
 
@@ -136,7 +136,9 @@ def build(db: Path) -> dict[str, float]:
 
 
 def _child(*args: str) -> str:
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.digest", *args], check=True, capture_output=True, text=True
+    )
     return done.stdout.strip().splitlines()[-1]
 
 
@@ -173,21 +175,36 @@ def main() -> int:
         "Time and memory are of the build alone (read, group, compare with 4 past weeks, label, ledger, "
         "chart, workbook, store); vectors are stored with each complaint, as in production.",
         "",
-        "| complaints | build time | × the 1k week | peak memory of the build | process peak | groups (≥2) | high-frequency |",
-        "|---|---|---|---|---|---|---|",
     ]
-    for n, m, _fill in results:
-        lines.append(
-            f"| {n:,} | {m['seconds']:.1f} s | {m['seconds'] / base['seconds']:.1f} | {m['peak_mb']:.0f} MB "
-            f"| {m['process_peak_mb']:.0f} MB | {m['groups']:,.0f} ({m['groups_2plus']:,.0f}) | {m['high_frequency']:,.0f} |"
+    head = ("complaints", "build time", "× the 1k week", "peak memory of the build", "process peak", "groups (≥2)")
+    lines += table(
+        (*head, "high-frequency"),
+        [
+            (
+                f"{n:,}",
+                f"{m['seconds']:.1f} s",
+                f"{m['seconds'] / base['seconds']:.1f}",
+                f"{m['peak_mb']:.0f} MB",
+                f"{m['process_peak_mb']:.0f} MB",
+                f"{m['groups']:,.0f} ({m['groups_2plus']:,.0f})",
+                f"{m['high_frequency']:,.0f}",
+            )
+            for n, m, _fill in results
+        ],
+    )
+    lines += [
+        "",
+        "Growth between sizes (time ratio per ×10 complaints): "
+        + ", ".join(
+            f"{a[0]:,}→{b[0]:,}: ×{b[1]['seconds'] / a[1]['seconds']:.1f}"
+            for a, b in zip(results, results[1:], strict=False)
         )
-    lines += ["", "Growth between sizes (time ratio per ×10 complaints): " + ", ".join(
-        f"{a[0]:,}→{b[0]:,}: ×{b[1]['seconds'] / a[1]['seconds']:.1f}" for a, b in zip(results, results[1:], strict=False)
-    ) + "."]
+        + ".",
+    ]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.write:
-        args.write.write_text(report, encoding="utf-8")
+        write_report(args.write, report)
     return 0
 
 

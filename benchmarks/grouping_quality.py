@@ -1,6 +1,6 @@
 """Which grouping method, and which threshold: measured on labelled complaint sets.
 
-    .venv/bin/python benchmarks/grouping_quality.py [--write benchmarks/results/grouping_quality.md]
+    .venv/bin/python -m benchmarks.grouping_quality [--write benchmarks/results/grouping_quality.md]
 
 tests/digest/grouping_dev.yml is the calibration set (the threshold is chosen on it);
 tests/digest/grouping_heldout.yml, written by another author, is only scored (per week, as the digest
@@ -12,7 +12,6 @@ mix of centred e5 and TF-IDF; all clustered with average linkage stopped at a th
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +21,11 @@ import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, v_measure_score
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from complaints import embedding  # noqa: E402
-from complaints.digest.grouping import THRESHOLD, centre, cluster  # noqa: E402
-from complaints.digest.reference import load_reference, load_references  # noqa: E402
+from benchmarks.common import PROJECT_ROOT as ROOT
+from benchmarks.common import write_report
+from digest.grouping import THRESHOLD, centre, cluster
+from digest.reference import load_reference, load_references
+from foundation import embedding
 
 DEV = ROOT / "tests" / "digest" / "grouping_dev.yml"
 HELDOUT = ROOT / "tests" / "digest" / "grouping_heldout.yml"
@@ -121,7 +119,9 @@ def main() -> int:
             (t, np.mean([scores(v, w.topics, t)[0] for v, w in zip(dev_vectors, dev, strict=True)])) for t in THRESHOLDS
         ]
         best_t = max(curve, key=lambda c: c[1])[0]
-        dev_ari, dev_v = np.mean([scores(v, w.topics, best_t)[:2] for v, w in zip(dev_vectors, dev, strict=True)], axis=0)
+        dev_ari, dev_v = np.mean(
+            [scores(v, w.topics, best_t)[:2] for v, w in zip(dev_vectors, dev, strict=True)], axis=0
+        )
         held_scores = [scores(v, w.topics, best_t) for v, w in zip(held_vectors, held, strict=True)]
         oracle = max(
             np.mean([scores(v, w.topics, t)[0] for v, w in zip(held_vectors, held, strict=True)]) for t in THRESHOLDS
@@ -136,24 +136,25 @@ def main() -> int:
     chosen = [scores(by_script(w.texts), w.topics, THRESHOLD) for w in held]
     lines += [
         "",
-        f"The product uses the chosen method at threshold {THRESHOLD:.2f} (complaints.digest.grouping.THRESHOLD): "
-        "held-out ARI " + " / ".join(f"{s[0]:.3f}" for s in chosen) + ", V-measure "
-        + " / ".join(f"{s[1]:.3f}" for s in chosen) + ".",
+        f"The product uses the chosen method at threshold {THRESHOLD:.2f} (digest.grouping.THRESHOLD): "
+        "held-out ARI "
+        + " / ".join(f"{s[0]:.3f}" for s in chosen)
+        + ", V-measure "
+        + " / ".join(f"{s[1]:.3f}" for s in chosen)
+        + ".",
         "",
         "Held-out ARI of the chosen method across thresholds (how flat the plateau is):",
         "",
         "| threshold | " + " | ".join(f"{t:.2f}" for t in PLATEAU) + " |",
         "|---|" + "---|" * len(PLATEAU),
         "| held-out ARI (mean of weeks) | "
-        + " | ".join(
-            f"{np.mean([scores(by_script(w.texts), w.topics, t)[0] for w in held]):.3f}" for t in PLATEAU
-        )
+        + " | ".join(f"{np.mean([scores(by_script(w.texts), w.topics, t)[0] for w in held]):.3f}" for t in PLATEAU)
         + " |",
     ]
     report = "\n".join(lines) + "\n"
     print(report)
     if args.write:
-        args.write.write_text(report, encoding="utf-8")
+        write_report(args.write, report)
     return 0
 
 

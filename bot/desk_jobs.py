@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot import desk_texts as t
-from bot.desk import StaffDesk
-from complaints.clock import utcnow
-from complaints.deadlines import OpenDeadline, open_deadlines, reminder_stage
+from bot.staff_group import StaffGroup
+from bureau.deadlines import OpenDeadline, open_deadlines, reminder_stage
+from foundation.clock import utcnow
 from storage.desk import OPEN_STATES, cases_on_the_clock, cases_with_topic
+from storage.group_rate import forget_old
 from storage.models import CaseReminder
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class DueReminder:
 
 
 class DeskClock:
-    def __init__(self, desk: StaffDesk) -> None:
+    def __init__(self, desk: StaffGroup) -> None:
         self.desk = desk
         self.deps = desk.deps
         self._warned_years: set[int] = set()
@@ -43,11 +44,17 @@ class DeskClock:
             return
         await self.desk.escalate_pending()
         now = utcnow()
+        with self.deps.sessions.begin() as session:
+            forget_old(session, now)
         for reminder in self._due_reminders(now):
+            if self.desk.stopping:  # what was not sent is due again after the restart
+                return
             await self._send(reminder, now)
         with self.deps.sessions.begin() as session:
             case_ids = [case.id for case in cases_with_topic(session, OPEN_STATES)]
         for case_id in case_ids:
+            if self.desk.stopping:
+                return
             await self.desk.refresh_title(case_id)
         await self._warn_unknown_years()
 
@@ -67,7 +74,19 @@ class DeskClock:
         return found
 
     async def _send(self, reminder: DueReminder, now: datetime) -> None:
-        """Record first (the unique key stops a second worker), then post."""
+        """Post, then record: a reminder that could not be posted is tried again on the next tick (only the
+        elected worker runs the clock, and the unique key stops a second record)."""
+        if reminder.deadline.key == "return_visit":
+            posted = await self.desk.alert_supervisors(
+                f"☎️ 回访到期：{reminder.number} 办结已满 2 个工作日，驾驶员未评价，请电话回访后在话题里用 /visit 记录。"
+            )
+        else:
+            posted = await self.desk.post(reminder.case_id, reminder.text) is not None
+            if posted and reminder.stage == "overdue":
+                await self.desk.alert_supervisors(reminder.text)
+        if not posted:
+            logger.warning("Reminder for %s not posted; tried again on the next tick", reminder.number)
+            return
         try:
             with self.deps.sessions.begin() as session:
                 session.add(
@@ -80,15 +99,7 @@ class DeskClock:
                     )
                 )
         except IntegrityError:
-            return
-        if reminder.deadline.key == "return_visit":
-            await self.desk.alert_supervisors(
-                f"☎️ 回访到期：{reminder.number} 办结已满 2 个工作日，驾驶员未评价，请电话回访后在话题里用 /visit 记录。"
-            )
-            return
-        await self.desk.post(reminder.case_id, reminder.text)
-        if reminder.stage == "overdue":
-            await self.desk.alert_supervisors(reminder.text)
+            logger.info("Reminder for %s was recorded by another worker", reminder.number)
 
     async def _warn_unknown_years(self) -> None:
         new = self.deps.calendar.unknown_years() - self._warned_years
@@ -98,5 +109,5 @@ class DeskClock:
         years = "、".join(str(y) for y in sorted(new))
         await self.desk.alert_supervisors(
             f"📅 国务院尚未公布（或系统尚未录入）{years} 年的节假日安排，相关时限暂按周末计算。"
-            "公布后请在 data/holidays_override.yml 中填写并重启。"
+            "公布后请在 content/holidays_override.yml 中填写并重启。"
         )

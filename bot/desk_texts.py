@@ -6,11 +6,12 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from complaints.deadlines import DEADLINE_NAMES, OpenDeadline, time_left_label
-from complaints.labels import KIND_NAMES
-from complaints.logs import PHONE
-from complaints.workdays import WorkCalendar
-from storage.models import Case, LedgerItem, LedgerState
+from bureau.deadlines import DEADLINE_NAMES, OpenDeadline, time_left_label
+from bureau.labels import KIND_NAMES
+from foundation.enums import LedgerState
+from foundation.masks import mask_id_cards, mask_phones
+from foundation.workdays import WorkCalendar
+from storage.models import Case, LedgerItem
 
 REASONS = {
     "complaint": "投诉",
@@ -30,34 +31,27 @@ FIELD_NAMES = {
     "plates": "车牌",
 }
 TITLE_LIMIT = 128
-STAFF_HELP = (
-    "命令（在案件话题内使用）：\n"
-    "/assign 单位 — 转办；/note 内容 — 内部备注（不发给驾驶员）\n"
-    "/answer — 正式答复（事实：… 依据：… 结果：… 权利：…）；/close — 办结并请驾驶员评价\n"
-    "/reopen 理由 — 重办；/extend 天数 理由 — 延期（需督办人员）\n"
-    "/reject 渠道 理由 — 不予受理（渠道：122、12315、court、12345）；/merge 案件编号 — 合并\n"
-    "/bot — 把对话交还机器人；/identity — 查看驾驶员身份（需驾驶员同意，会留痕）\n"
-    "/visit 备注 — 记录回访；/stats [起始日 截止日] — 办理指标\n"
-    "督办台账（任意位置）：/ledger [all] — 查看；/measures 台账编号 措施 — 填报整改措施；"
-    "/xiaohao 台账编号 整改情况 — 销号\n"
-    "个人数据（驾驶员书面申请时，会留痕）：/exportdata — 把驾驶员的数据以文件私信给您；"
-    "/erasedata 申请说明 — 删除驾驶员的个人数据（在办案件结案后完成）\n"
-    "在话题里直接发文字或照片，会以承办单位名义转给驾驶员。"
-)
+IMAGE_TOO_LARGE_NOTE = "📎 驾驶员发来的一张图片过大（{size}），未打开、未转发。"
+IMAGE_UNREADABLE_NOTE = "📎 驾驶员发来的一张图片无法读取（{kind}）；原文件可能带有拍摄位置等信息，为保护隐私未转发。"
+IMAGE_TOO_LARGE = "您发送的图片太大，无法转给工作人员。请直接以“照片”方式重新发送（不要以文件发送）。"
+IMAGE_UNREADABLE = "您以文件发送的图片格式无法读取，没有转给工作人员。请直接以“照片”方式重新发送。"
 
 
 def local_time(moment: datetime, tz: ZoneInfo) -> str:
     return f"{moment.astimezone(tz):%m-%d %H:%M}"
 
 
-def mask_phones(text: str) -> str:
-    return PHONE.sub(r"\1****\2", text)
+def for_staff(text: str, consent: bool) -> str:
+    """A driver's words as staff read them: ID card numbers always hidden, phones unless the driver agreed."""
+    return mask_id_cards(text) if consent else mask_phones(text)
 
 
 def topic_title(case: Case, next_deadline: OpenDeadline | None, calendar: WorkCalendar, now: datetime) -> str:
-    """'🚨 TS-2026-000123 投诉 G309治超站 · 首次反馈剩3工作日' (at most 128 characters)."""
-    place = str((case.fields or {}).get("place") or case.category or "")[:20]
-    head = f"{'🚨 ' if case.urgent else ''}{case.number} {KIND_NAMES[case.kind]} {place}".strip()
+    """'🚨 TS-2026-000123 投诉 收费 · 首次反馈剩3工作日' (at most 128 characters).
+
+    The category, never the place the driver typed: every member of the group sees titles in the topic list,
+    and Telegram keeps them after retention has cleaned the case (the place is on the card)."""
+    head = f"{'🚨 ' if case.urgent else ''}{case.number} {KIND_NAMES[case.kind]} {case.category or ''}".strip()
     if next_deadline is None:
         tail = case.state.value
     else:
@@ -65,14 +59,20 @@ def topic_title(case: Case, next_deadline: OpenDeadline | None, calendar: WorkCa
     return f"{head} · {tail}"[:TITLE_LIMIT]
 
 
+PERSONAL_FIELDS = ("plates",)  # shown only where the driver agreed to be known (the unit complained about reads it)
+
+
 def _field_lines(case: Case, show_phones: bool) -> list[str]:
     lines = []
     for key, label in FIELD_NAMES.items():
         value = (case.fields or {}).get(key)
+        if key in PERSONAL_FIELDS and value and not show_phones:
+            lines.append(f"<b>{label}</b>：已隐去（驾驶员同意提供身份后可用 /identity 私信查看）")
+            continue
         if isinstance(value, list):
             value = "、".join(str(v) for v in value)
         if value:
-            text = str(value) if show_phones else mask_phones(str(value))
+            text = for_staff(str(value), show_phones)
             lines.append(f"<b>{label}</b>：{escape(text)}")
     return lines
 
@@ -82,6 +82,8 @@ def case_card(case: Case, pseudonym: str, attachments: int, tz: ZoneInfo) -> str
     lines = [f"🗂 <b>{case.number}</b> · {KIND_NAMES[case.kind]} · {escape(case.category or '其他')}"]
     if case.urgent:
         lines.append(f"🚨 <b>紧急</b> 预警等级：{GRADE_NAMES.get(case.warning_grade or 2, '二级')}")
+    elif case.warning_grade == 3:
+        lines.append("⚠️ <b>关注</b>（三级：驾驶员提到找媒体或热线），请做好解释沟通；时限不变。")
     lines.append(f"<b>摘要</b>：{escape(mask_phones(case.summary))}")
     lines += _field_lines(case, show_phones=case.contact_consent)
     unit = escape(case.unit) + (f"（回避：{escape(case.avoid_unit)}）" if case.avoid_unit else "")

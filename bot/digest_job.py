@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +18,11 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import JobQueue
 
-from complaints.clock import utcnow
-from complaints.config import WEEKDAYS, DigestSettings, Settings
-from complaints.deps import Deps
-from complaints.digest.build import WeekAlreadyBuilt, build_week, context
-from complaints.digest.weeks import Week
+from bureau.deps import Deps
+from digest.build import WeekAlreadyBuilt, build_week, context
+from digest.weeks import Week
+from foundation.clock import utcnow
+from foundation.settings import WEEKDAYS, DigestSettings, Settings
 from storage.models import Digest
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class DigestJob:
         self.bot = bot
         self._lock = asyncio.Lock()
 
-    def schedule(self, job_queue: JobQueue, run: Callable[[Any], Awaitable[None]] | None = None) -> None:  # type: ignore[type-arg]
+    def schedule(self, job_queue: JobQueue[Any], run: Callable[[Any], Coroutine[Any, Any, None]] | None = None) -> None:
         """The weekly job and a catch-up run shortly after start; `run` wraps self.run (e.g. leader only)."""
         settings = self.deps.settings
         run = run or self.run

@@ -58,7 +58,7 @@ class InboxBot(ExtBot[None]):
                 raise NetworkError(f"Database unavailable ({type(exc).__name__}); updates not confirmed") from exc
         return result
 
-    def store_batch(self, raw_updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def store_batch(self, raw_updates: list[Any]) -> list[dict[str, Any]]:
         """Commit the batch and hand it on.
 
         Every update id goes back to the updater, so the next offset confirms all of them; a

@@ -1,12 +1,16 @@
-"""The driver's message path: stored first, then Rasa, then replies from the outbox, in order per chat."""
+"""The message path: every stored update processed once, one chat at a time, oldest first.
+
+The router is `_process`: an update from the staff group goes to the staff commands, a driver's private
+message to the driver's turn (bot/driver_turn.py), anything else is done with.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import DataError, OperationalError
@@ -14,15 +18,17 @@ from telegram import Bot, Update
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import texts
-from bot.desk import StaffDesk
-from bot.handoff import DriverDesk
-from bot.privacy import PrivacyDesk
-from bot.rasa_client import RasaClient, RasaTurn, RasaUnavailable
-from bot.replies import send_text
-from bot.staff_commands import StaffCommands
+from bot.driver_turn import WAIT_ERRORS, ConversationState, DriverTurn, state_of
+from bot.notice_reader import NoticeReader, is_readable
+from bot.outbox import Outbox, Reply
+from bot.rasa_client import RasaTurn, RasaUnavailable
+from bot.staff.commands import StaffCommands
+from bot.staff_group import StaffGroup
 from bot.updates import Inbound, classify
-from complaints.clock import as_utc, utcnow
-from complaints.deps import Deps
+from bureau.deps import Deps
+from foundation.clock import utcnow
+from foundation.enums import UpdateStatus
+from foundation.metrics import metrics
 from storage import conversations as convs
 from storage.inbox import (
     backlog,
@@ -36,17 +42,12 @@ from storage.inbox import (
     record_failure,
 )
 from storage.locks import ChatLocks
-from storage.models import Conversation, ConversationMode, Message, UpdateStatus
 
 logger = logging.getLogger(__name__)
 
-SESSION_TURNS = 30
 NOTICE_EVERY = timedelta(minutes=10)  # a driver hears "queued" or "delayed" at most this often
 RASA_DOWN_LOG_EVERY = 60.0  # seconds between warnings while Rasa is away
 MAX_ATTEMPTS = 5  # an update whose processing raises this many times is marked failed (it stays stored)
-RESUME_NOTICE_AFTER = timedelta(hours=6)
-Reply = tuple[str, dict[str, Any] | None]
-WARNING_KINDS = ("text", "photo", "voice", "document")
 
 
 class Unrecorded[K, V]:
@@ -71,30 +72,31 @@ class Unrecorded[K, V]:
         self._items.pop(key, None)
 
 
-@dataclass(frozen=True)
-class ConversationState:
-    id: int
-    chat_id: int
-    rasa_sender_id: str
-    mode: ConversationMode
-    active_loop: str | None
-    session_turns: int
-    previous_inbound_at: datetime | None
-
-
 class Pipeline:
     """Processes every stored update exactly once, one chat at a time, oldest first."""
 
-    def __init__(self, deps: Deps, rasa: RasaClient, bot: Bot, desk: StaffDesk, locks: ChatLocks) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        bot: Bot,
+        turn: DriverTurn,
+        staff: StaffCommands | None,
+        group: StaffGroup,
+        outbox: Outbox,
+        locks: ChatLocks,
+        notices: NoticeReader | None = None,
+    ) -> None:
         self._deps = deps
-        self._rasa = rasa
+        self._notices = notices
         self._bot = bot
-        self._desk = desk
-        self._driver_desk = DriverDesk(desk)
-        self._staff = StaffCommands(desk)
-        self._privacy = PrivacyDesk(deps, bot)
+        self._turn = turn
+        self._staff = staff
+        self._group = group
+        self._outbox = outbox
         self._locks = locks
         self._rasa_down_logged = float("-inf")
+        self._catching_up: set[int | None] = set()  # chats being drained by the catch-up right now
+        self._catch_up_tasks: set[asyncio.Task[None]] = set()
         # what happened but could not be written down yet (the database restarting): used on the retry, so
         # Rasa does not take the turn twice and the driver does not get the reply twice
         self._unrecorded_turns: Unrecorded[int, tuple[list[Reply], RasaTurn | None]] = Unrecorded()
@@ -147,14 +149,34 @@ class Pipeline:
             return False
 
     async def catch_up(self, _context: object = None) -> None:
-        """Process whatever was stored but not answered (after a crash, or while Rasa was down)."""
+        """Process whatever was stored but not answered (after a crash, or while Rasa was down).
+
+        Each chat is drained in a task of its own: a chat whose turn is slow (Rasa's timeout, Telegram asking
+        to wait) never holds up the others, and the next tick does not start a second drain of the same chat.
+        """
         try:
             with self._deps.sessions.begin() as session:
                 chats = chats_with_pending(session)
-            for chat_id in chats:
-                await self.drain(chat_id)
         except OperationalError as exc:
             logger.warning("Database unavailable (%s); the catch-up tries again", type(exc).__name__)
+            return
+        for chat_id in chats:
+            if chat_id in self._catching_up:
+                continue
+            self._catching_up.add(chat_id)
+            task = asyncio.get_running_loop().create_task(self._catch_up_chat(chat_id))
+            self._catch_up_tasks.add(task)
+            task.add_done_callback(self._catch_up_tasks.discard)
+
+    async def _catch_up_chat(self, chat_id: int | None) -> None:
+        try:
+            await self.drain(chat_id)
+        except OperationalError as exc:
+            logger.warning("Database unavailable (%s); the catch-up tries again", type(exc).__name__)
+        except Exception:  # a background task must not die silently; the next tick tries the chat again
+            logger.exception("Catching up a chat failed; the next tick tries again")
+        finally:
+            self._catching_up.discard(chat_id)
 
     async def _process(self, payload: dict[str, Any]) -> bool:
         """Handle one update; False if it must wait (Rasa down) so later ones wait behind it."""
@@ -166,48 +188,58 @@ class Pipeline:
             self._finish(update_id, failed=True)
             return True
         if inbound is None or not inbound.private:
-            if inbound is not None and self._desk.enabled and inbound.chat_id == self._desk.staff_chat_id:
+            if inbound is not None and self._staff is not None and inbound.chat_id == self._group.staff_chat_id:
+                metrics().messages_in.labels(chat="staff").inc()
                 await self._staff_update(payload, update_id)
             self._finish(update_id)
             return True
         stored = self._store(update_id, inbound)
         if stored is None:
             return True
-        state, message_id, needs_replies = stored
+        state, message_id, needs_replies, photo = stored
+        taken = time.perf_counter()
+        metrics().messages_in.labels(chat="driver").inc()
+        if photo is not None and self._notices is not None:  # a new photo: is it a penalty notice? (in the
+            self._notices.read_soon(state.id, *photo)  # background, whatever becomes of this turn)
         await self._settle_button(inbound)
         if needs_replies and self._flooding(inbound.chat_id, update_id):
             with self._deps.sessions.begin() as session:
                 told = convs.last_outbound_text(session, state.id) == texts.FLOOD
-            self._store_replies(state, message_id, [] if told else [(texts.FLOOD, None)], None)
+            self._turn.store_replies(state, message_id, [] if told else [(texts.FLOOD, None)], None)
         elif needs_replies:
             answered = self._unrecorded_turns.get(update_id)  # Rasa answered before the database went away
             if answered is None:
                 try:
-                    answered = await self._replies(inbound, state, update_id, message_id)
+                    answered = await self._turn.replies(inbound, state, update_id, message_id)
                 except RasaUnavailable as exc:
                     self._log_rasa_down(exc, update_id)
                     await self._tell_queued(state)
                     return False
-                except (OperationalError, NetworkError):
-                    raise  # the database or Telegram is away: the update waits (see _attempt)
+                except (OperationalError, *WAIT_ERRORS):
+                    raise  # the database or Telegram is away, or asks us to slow down: the update waits
                 except Exception:  # a message that breaks something must not be retried forever
                     logger.exception("Update %s could not be processed; the driver is told", update_id)
                     answered = [(texts.NOT_UNDERSTOOD_NOW, None)], None
                 self._unrecorded_turns.put(update_id, answered)
-            self._store_replies(state, message_id, *answered)
+            self._turn.store_replies(state, message_id, *answered)
             self._unrecorded_turns.pop(update_id)
         await self._send_outbox(state, message_id, update_id)
-        self._desk.escalate_soon()  # a case opened in this turn gets its topic (in the background)
+        if needs_replies:
+            metrics().reply_seconds.observe(time.perf_counter() - taken)
+        self._group.escalate_soon()  # a case opened in this turn gets its topic (in the background)
         return True
 
     async def _staff_update(self, payload: dict[str, Any], update_id: int) -> None:
-        try:
-            await self._staff.handle(Update.de_json(payload, self._bot))
-        except Exception:  # one broken staff action must not block the staff group's queue
-            logger.exception("Staff update %s could not be handled", update_id)
+        """A staff update; an error is raised so it is tried again (each command acts once), up to the limit."""
+        assert self._staff is not None
+        await self._staff.handle(Update.de_json(payload, self._bot))
 
-    def _store(self, update_id: int, inbound: Inbound) -> tuple[ConversationState, int, bool] | None:
+    def _store(
+        self, update_id: int, inbound: Inbound
+    ) -> tuple[ConversationState, int, bool, tuple[int, str] | None] | None:
+        """The update stored first; with a new photo, its attachment id and file id (to be read)."""
         now = utcnow()
+        photo: tuple[int, str] | None = None
         with self._deps.sessions.begin() as session:
             if not begin_attempt(session, update_id):
                 return None
@@ -223,109 +255,39 @@ class Pipeline:
                 at=now,
             )
             if created and inbound.attachment is not None:
-                convs.store_attachment(session, message, **inbound.attachment)
-            state = _state(conversation, convs.chat_id_of(session, conversation))
+                attachment = convs.store_attachment(session, message, **inbound.attachment)
+                if is_readable(inbound.attachment) and attachment.file_id:
+                    photo = attachment.id, attachment.file_id
+            state = state_of(conversation, convs.chat_id_of(session, conversation))
             if created:
                 conversation.last_inbound_at = now
-            return state, message.id, not convs.has_replies(session, message)
-
-    async def _replies(
-        self, inbound: Inbound, state: ConversationState, update_id: int, message_id: int
-    ) -> tuple[list[Reply], RasaTurn | None]:
-        privacy_replies = await self._privacy.intercept(inbound, state.id, state.chat_id)
-        if privacy_replies is not None:
-            return privacy_replies, None
-        desk_replies = await self._driver_desk.intercept(inbound, state.id)
-        if desk_replies is not None:
-            return desk_replies, None
-        if inbound.direct_reply is not None:
-            return [(inbound.direct_reply, None)], None
-        replies: list[Reply] = []
-        if inbound.kind in WARNING_KINDS:
-            replies += await self._driver_desk.warn(state.id, message_id, inbound.text)
-        if state.mode is ConversationMode.waiting_staff and inbound.kind not in ("command", "button"):
-            if await self._driver_desk.relay(state.id, message_id, inbound):
-                return replies, None  # staff have the conversation: the bot stays silent
-            with self._deps.sessions.begin() as session:
-                last = convs.last_outbound_text(session, state.id)
-            return replies + ([] if last == texts.WAITING_STAFF else [(texts.WAITING_STAFF, None)]), None
-        if (
-            state.active_loop
-            and state.previous_inbound_at
-            and utcnow() - state.previous_inbound_at > RESUME_NOTICE_AFTER
-        ):
-            replies.append((texts.RESUMED_FORM, None))
-        if state.active_loop is None and state.session_turns >= SESSION_TURNS:
-            await self._rasa.send(state.rasa_sender_id, "/session_start", f"{update_id}-session")
-        turns: list[RasaTurn] = []
-        for index, text in enumerate(inbound.rasa_texts):
-            metadata = {"update_id": update_id, "kind": inbound.kind}
-            turns.append(await self._rasa.send(state.rasa_sender_id, text, f"{update_id}-{index}", metadata))
-            replies.extend((r.text, r.markup) for r in turns[-1].replies)
-        if not turns:
-            return replies, None
-        if not any(turn.replies for turn in turns):
-            if not await self._rasa.actions_alive():  # wait for it, like for Rasa itself
-                raise RasaUnavailable("the action server does not answer")
-            logger.error("Rasa answered update %s with nothing", update_id)
-            replies.append((texts.NOT_UNDERSTOOD_NOW, None))
-        # the message's parse is its first turn's; the form state is the last turn's
-        first = turns[0]
-        return replies, RasaTurn(first.replies, first.intent, first.confidence, first.entities, turns[-1].active_loop)
-
-    def _store_replies(
-        self, state: ConversationState, message_id: int, replies: list[Reply], turn: RasaTurn | None
-    ) -> None:
-        with self._deps.sessions.begin() as session:
-            message = session.get(Message, message_id)
-            conversation = session.get(Conversation, state.id)
-            assert message is not None and conversation is not None
-            convs.store_replies(session, state.id, message, replies)
-            if turn is not None:
-                message.intent, message.confidence, message.entities = turn.intent, turn.confidence, turn.entities
-                reset = state.active_loop is None and state.session_turns >= SESSION_TURNS
-                conversation.session_turns = 1 if reset else conversation.session_turns + 1
-                conversation.active_loop = turn.active_loop
-                fallback = turn.intent == "nlu_fallback"
-                conversation.low_confidence_streak = conversation.low_confidence_streak + 1 if fallback else 0
+            return state, message.id, not convs.has_replies(session, message), photo
 
     async def _send_outbox(self, state: ConversationState, message_id: int, update_id: int) -> None:
-        """Send what is not sent yet, marking each as sent; the last mark also closes the update."""
-        with self._deps.sessions.begin() as session:
-            message = session.get(Message, message_id)
-            assert message is not None
-            pending = [(row.id, row.text or "", row.reply_markup) for row in convs.unsent_replies(session, message)]
+        """Send what is not sent yet, marking each piece sent right after its send; the last closes the update."""
+        pending = self._outbox.pending(message_id)
         if not pending:
             self._finish(update_id)
-        for index, (row_id, text, markup) in enumerate(pending):
-            if row_id in self._unrecorded_sends:  # sent before the database went away: not again
-                telegram_id = self._unrecorded_sends.get(row_id)
+        for index, item in enumerate(pending):
+            if item.row_id in self._unrecorded_sends:  # sent before the database went away: not again
+                telegram_id = self._unrecorded_sends.get(item.row_id)
             else:
-                telegram_id = await send_text(self._bot, state.chat_id, text, markup)
-                self._unrecorded_sends.put(row_id, telegram_id)
-            with self._deps.sessions.begin() as session:
-                convs.mark_sent(session, row_id, telegram_id)
-                if index == len(pending) - 1:
-                    finish_update(session, update_id, UpdateStatus.done)
-            self._unrecorded_sends.pop(row_id)
+                telegram_id = await self._outbox.send_one(state.chat_id, item)
+                self._unrecorded_sends.put(item.row_id, telegram_id)
+            self._outbox.mark(item.row_id, telegram_id)
+            if index == len(pending) - 1:
+                self._finish(update_id)
+            self._unrecorded_sends.pop(item.row_id)
 
     async def _tell_queued(self, state: ConversationState) -> None:
         await self._notify(state.id, state.chat_id, texts.QUEUED)
 
     async def _notify(self, conversation_id: int, chat_id: int, notice: str) -> None:
-        """A notice ("queued", "delayed") stored and sent, unless the driver had it lately (from any worker)."""
-        with self._deps.sessions.begin() as session:
-            if convs.told_since(session, conversation_id, notice, utcnow() - NOTICE_EVERY):
-                return
-            (row,) = convs.store_replies(session, conversation_id, None, [(notice, None)])
-            row_id = row.id
+        """A notice ("queued", "delayed"), unless the driver had it lately (from any worker)."""
         try:
-            telegram_id = await send_text(self._bot, chat_id, notice, None)
+            await self._outbox.notify(conversation_id, notice, NOTICE_EVERY)
         except TelegramError:
             logger.warning("Could not send a driver a notice")
-            return
-        with self._deps.sessions.begin() as session:
-            convs.mark_sent(session, row_id, telegram_id)
 
     def _log_rasa_down(self, exc: RasaUnavailable, update_id: int) -> None:
         """One warning a minute while Rasa is away (every waiting update is tried on each catch-up)."""
@@ -362,16 +324,3 @@ class Pipeline:
     def _finish(self, update_id: int, failed: bool = False) -> None:
         with self._deps.sessions.begin() as session:
             finish_update(session, update_id, UpdateStatus.failed if failed else UpdateStatus.done)
-
-
-def _state(conversation: Conversation, chat_id: int) -> ConversationState:
-    previous = conversation.last_inbound_at
-    return ConversationState(
-        id=conversation.id,
-        chat_id=chat_id,
-        rasa_sender_id=conversation.rasa_sender_id,
-        mode=conversation.mode,
-        active_loop=conversation.active_loop,
-        session_turns=conversation.session_turns,
-        previous_inbound_at=as_utc(previous) if previous else None,
-    )

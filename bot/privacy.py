@@ -10,11 +10,11 @@ from telegram import Bot, Message
 from telegram.error import BadRequest
 
 from bot import texts
-from bot.replies import deliver
+from bot.sending import deliver
 from bot.updates import Inbound
-from complaints.clock import utcnow
-from complaints.deps import Deps
-from complaints.retention import erase_person, export_person
+from bureau.deps import Deps
+from bureau.retention import erase_person, export_person
+from foundation.clock import utcnow
 from storage.models import Conversation
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,9 @@ logger = logging.getLogger(__name__)
 Reply = tuple[str, dict[str, Any] | None]
 
 
-class PrivacyDesk:
+class PrivacyRequests:
+    """A driver's own requests about their data."""
+
     def __init__(self, deps: Deps, bot: Bot) -> None:
         self._deps = deps
         self._bot = bot

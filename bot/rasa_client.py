@@ -10,6 +10,9 @@ from typing import Any
 
 import httpx
 
+from foundation.keys import owner_token
+from foundation.metrics import metrics
+
 logger = logging.getLogger(__name__)
 
 CHANNEL_PATH = "/webhooks/parse_rest/webhook"
@@ -84,7 +87,12 @@ class RasaClient:
     """
 
     def __init__(
-        self, base_urls: str | tuple[str, ...], token: str, timeout: float = 10.0, action_server_url: str | None = None
+        self,
+        base_urls: str | tuple[str, ...],
+        token: str,
+        timeout: float = 10.0,
+        action_server_url: str | None = None,
+        owner_key: bytes = b"",
     ) -> None:
         urls = (base_urls,) if isinstance(base_urls, str) else base_urls
         if not urls:
@@ -98,6 +106,7 @@ class RasaClient:
             )
             for url in urls
         ]
+        self._owner_key = owner_key  # signs each sender id: the actions act only for senders the bot vouched for
         self._down_until = [0.0] * len(urls)
         self._next = itertools.count()
         self._action_server_url = action_server_url
@@ -115,7 +124,10 @@ class RasaClient:
         try:
             response = await self._probe.get(f"{self._action_server_url}/health")
         except httpx.HTTPError:
+            metrics().action_server_failures.inc()
             return False
+        if response.status_code != 200:
+            metrics().action_server_failures.inc()
         return response.status_code == 200
 
     def _order(self) -> list[int]:
@@ -126,18 +138,22 @@ class RasaClient:
         return sorted(order, key=lambda i: self._down_until[i] > now)
 
     async def send(self, sender: str, text: str, message_id: str, metadata: dict[str, Any] | None = None) -> RasaTurn:
-        payload = {"sender": sender, "message": text, "message_id": message_id, "metadata": metadata or {}}
+        signed = (metadata or {}) | {"owner": owner_token(self._owner_key, sender)}
+        payload = {"sender": sender, "message": text, "message_id": message_id, "metadata": signed}
         error = "no Rasa server"
         for index in self._order():
             try:
                 response = await self._clients[index].post(CHANNEL_PATH, json=payload)
             except httpx.ConnectError as exc:
+                metrics().rasa_failures.labels(reason="connect").inc()
                 self._down_until[index] = time.monotonic() + DOWN_FOR
                 error = f"Rasa did not answer: {type(exc).__name__}"
                 continue
             except httpx.HTTPError as exc:
+                metrics().rasa_failures.labels(reason=type(exc).__name__).inc()
                 raise RasaUnavailable(f"Rasa did not answer: {type(exc).__name__}") from exc
             if response.status_code >= 500 or response.status_code in (401, 404):
+                metrics().rasa_failures.labels(reason=f"http {response.status_code}").inc()
                 raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
             response.raise_for_status()
             self._down_until[index] = 0.0

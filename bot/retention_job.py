@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import time
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import JobQueue
 
-from complaints.clock import utcnow
-from complaints.deps import Deps
-from complaints.retention import run_retention
+from bureau.deps import Deps
+from bureau.retention import run_retention
+from foundation.clock import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class RetentionJob:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def schedule(self, job_queue: JobQueue, run: Callable[[Any], Awaitable[None]] | None = None) -> None:  # type: ignore[type-arg]
+    def schedule(self, job_queue: JobQueue[Any], run: Callable[[Any], Coroutine[Any, Any, None]] | None = None) -> None:
         job_queue.run_daily(
             run or self.run,
             RUN_AT.replace(tzinfo=self.deps.settings.timezone),

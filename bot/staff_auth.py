@@ -30,13 +30,14 @@ class StaffAuth:
         return member.status, bool(getattr(member, "is_member", False))
 
     async def is_staff(self, user_id: int) -> bool:
-        status, is_member = await self._status(self._staff_chat_id, user_id)
-        return status in MEMBER_STATUSES or (status == ChatMember.RESTRICTED and is_member)
+        """A member of the staff group; a muted ("restricted") member is not staff."""
+        status, _ = await self._status(self._staff_chat_id, user_id)
+        return status in MEMBER_STATUSES
 
     async def is_supervisor(self, user_id: int) -> bool:
         """A member of the supervisors' chat, or (without one) an administrator of the staff group."""
         if self._supervisor_chat_id is not None:
-            status, is_member = await self._status(self._supervisor_chat_id, user_id)
-            return status in MEMBER_STATUSES or (status == ChatMember.RESTRICTED and is_member)
+            status, _ = await self._status(self._supervisor_chat_id, user_id)
+            return status in MEMBER_STATUSES
         status, _ = await self._status(self._staff_chat_id, user_id)
         return status in ADMIN_STATUSES

@@ -1,48 +1,86 @@
-"""Fixed texts the bot sends without asking Rasa."""
+"""Fixed texts the bot sends without asking Rasa: read from content/texts.yml (staff edit the wording there).
 
-WELCOME = (
-    "您好！这里是<b>市交通运输局投诉与服务平台</b>（交通运输综合行政执法）。\n"
-    "您可以直接用文字告诉我：\n"
-    "• <b>投诉</b>：执法人员、检测站、收费站、运费、平台、出租车、服务区、道路等问题\n"
-    "• <b>咨询</b>：罚款、超限标准、首违不罚、复议诉讼等法规政策\n"
-    "• <b>服务</b>：热水、药品、休息、法律咨询、站点位置和时间、道路救援\n"
-    "• <b>查询进度</b>：/status 加受理编号\n"
-    "可以发照片、语音和位置。需要人工请回复“人工”。"
-)
-HELP = (
-    "使用说明：\n"
-    "• 直接描述问题即可，我会问清楚需要的信息并给您受理编号\n"
-    "• /status 编号 —— 查询进度，例如 /status TS-2026-000123\n"
-    "• /cancel —— 取消正在填写的投诉\n"
-    "• 回复“人工” —— 转工作人员\n"
-    "• /mydata —— 导出平台保存的您的数据；/deletemydata —— 申请删除\n"
-    "紧急情况请拨打 12328（交通运输服务监督热线）或 110/120/122。"
-)
-UNKNOWN_COMMAND = "没有这个命令。可用命令：/start 开始，/help 帮助，/status 查询进度，/cancel 取消。"
-EMPTY_TEXT = "没有收到文字内容，请再说一次您需要什么帮助。"
-EMOJI_ONLY = "收到😊 请用文字说一下您需要什么帮助：投诉、咨询法规，还是需要服务？"
-UNSUPPORTED = "这类消息暂时无法处理。请发送文字、照片、语音或位置，我来帮您登记。"
-STICKER = "收到您的表情😊 有什么需要帮忙的，请用文字告诉我。"
-EDITED = "看到您修改了消息。已处理的内容不会自动更新，如有变化请直接发送新消息补充说明。"
-QUEUED = "您的消息已收到并保存。系统正在处理中，稍后回复您，请不要重复发送。"
-DELAYED = "目前咨询的人较多，您的消息已收到并保存，回复会晚一些，请稍候，不用重复发送。"
-FLOOD = "您发送得太快了，请稍等一分钟再发。已发送的消息都已保存。"
-WAITING_STAFF = "您的消息已转给工作人员，请耐心等待回复（工作日 8:30-17:30）。"
-RESUMED_FORM = "欢迎回来！您上次的投诉还没有提交，我们接着填写；不需要了请回复“取消”。"
-NOT_OWN_CONTACT = "请用下方按钮分享您本人的手机号；他人的联系方式请直接用文字写明。"
-NOT_UNDERSTOOD_NOW = "抱歉，系统暂时没能处理这条消息。消息已保存，工作人员会查看；您也可以回复“人工”。"
-MYDATA_SENT = "以上文件是本平台保存的与您有关的全部数据（案件、消息记录、联系方式）。请妥善保管。"
-MYDATA_NONE = "平台没有保存您的个人数据。"
-ERASE_ASK = (
-    "确认要删除您的个人数据吗？\n"
-    "• 删除：您的 Telegram 身份、手机号、消息里的电话/车牌/证件号、照片和语音、位置\n"
-    "• 保留：已结案件的办理记录（依法存档），但其中的个人信息会匿名化\n"
-    "• 正在办理的案件需要联系您，结案后自动删除\n"
-    "删除后无法恢复，也无法再用编号查询以前的案件。"
-)
+`texts.WELCOME` works as before; the file is read at the first use and checked at start-up
+(`check_catalogue`, called by the application's builder), where a missing name or a placeholder the bot
+does not fill in stops the start with the file and the entry named.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from bureau.texts import load_texts
+from foundation.settings import PROJECT_ROOT
+
+# Every name the bot uses, with the placeholders it fills in.
+REQUIRED: dict[str, frozenset[str]] = {
+    name: frozenset()
+    for name in [
+        "WELCOME",
+        "HELP",
+        "UNKNOWN_COMMAND",
+        "EMPTY_TEXT",
+        "EMOJI_ONLY",
+        "UNSUPPORTED",
+        "STICKER",
+        "EDITED",
+        "QUEUED",
+        "DELAYED",
+        "FLOOD",
+        "SAVED_FOR_CASE",
+        "RESUMED_FORM",
+        "NOT_OWN_CONTACT",
+        "NOT_UNDERSTOOD_NOW",
+        "MYDATA_SENT",
+        "MYDATA_NONE",
+        "ERASE_ASK",
+        "ERASE_KEPT",
+        "ERASE_DONE",
+        "BACK_TO_BOT_BUTTON",
+        "BACK_TO_BOT",
+        "ALREADY_WITH_BOT",
+        "BUTTON_EXPIRED",
+        "CASE_NOT_OPEN",
+        "HOW_CAN_I_HELP",
+        "WHICH_CASE",
+        "STAFF_HELP",
+        "NOTICE_NOT_READ",
+        "NOTICE_NO_HELP",
+    ]
+}
+REQUIRED |= {
+    "ERASE_PENDING": frozenset({"cases"}),
+    "ADD_TO_CASE": frozenset({"number"}),
+    "ADD_TO_CASE_STAFF": frozenset({"number"}),
+    "TALK_TO_CASE": frozenset({"number"}),
+    "NO_STAFF_CHAT": frozenset({"number"}),
+    "SENT_TO_CASE_STAFF": frozenset({"number"}),
+    "ADDED_TO_CASE": frozenset({"number"}),
+    "CASE_FINISHED": frozenset({"number", "state"}),
+}
+
 ERASE_BUTTONS = {
     "rows": [[{"title": "确认删除", "payload": "privacy:erase"}, {"title": "不删除", "payload": "privacy:keep"}]]
 }
-ERASE_KEPT = "好的，没有删除任何数据。"
-ERASE_DONE = "已删除您的个人数据。已结案件只保留匿名的办理记录。以后再发消息，会作为新用户处理。"
-ERASE_PENDING = "已结案件中的个人信息已匿名化。案件 {cases} 仍在办理，办结后您的身份信息和消息记录会自动删除。"
+
+_catalogue_path = PROJECT_ROOT / "content" / "texts.yml"
+
+
+def check_catalogue(path: Path) -> None:
+    """Load and check the catalogue at start-up; later texts come from this file."""
+    global _catalogue_path
+    load_texts(path, REQUIRED)
+    _catalogue_path = path
+    _catalogue.cache_clear()
+
+
+@cache
+def _catalogue() -> dict[str, str]:
+    return load_texts(_catalogue_path, REQUIRED)
+
+
+def __getattr__(name: str) -> str:
+    if name in REQUIRED:
+        return _catalogue()[name]
+    raise AttributeError(f"module 'bot.texts' has no attribute {name!r}")

@@ -133,7 +133,7 @@ def classify(update: Update) -> Inbound | None:
         query = update.callback_query
         chat = query.message.chat if query.message is not None else None
         data = (query.data or "").strip()
-        base = {
+        base: dict[str, Any] = {
             "chat_id": chat.id if chat else query.from_user.id,
             "user_id": query.from_user.id,
             "message_id": None,

@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.inbox_bot import InboxBot
-from complaints.config import Webhook
+from foundation.settings import Webhook
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ STORE_THREADS = 8  # concurrent commits of incoming updates (Telegram opens up t
 
 
 class WebhookServer:
-    def __init__(self, application: Application, bot: InboxBot, webhook: Webhook) -> None:
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], bot: InboxBot, webhook: Webhook) -> None:
         self._application = application
         self._bot = bot
         self._webhook = webhook

@@ -4,6 +4,12 @@ Rasa's REST channel returns only the replies; the bot must also store each messa
 confidence and entities. Parsing twice (``/model/parse`` + ``/webhooks/rest``) doubles the NLU cost,
 so this channel runs the message once and reads the parse back from the tracker.
 
+A message id is handled once: the bot sends the same id again when Rasa timed out on it, and running it a
+second time would put a form answer into the next slot or file a case twice, so a message already in the
+tracker gets its stored replies back instead. The check and the turn hold the sender's lock, so a
+repeat that arrives while the first is still running (on any server: Rasa's lock store) waits for it and
+is then answered from the tracker.
+
 This module runs inside the Rasa environment (Python 3.10) and must not import app code.
 """
 
@@ -30,11 +36,14 @@ class ParseReturningInput(InputChannel):
     """POST /webhooks/parse_rest/webhook with {sender, message, message_id?, metadata?}.
 
     Answers {"messages": [...], "parse": {...}, "active_loop": str|null, "requested_slot": str|null}.
-    Requests must carry the same token as Rasa's HTTP API (``?token=`` or a Bearer header).
+    Requests must carry the same token as Rasa's HTTP API (``?token=`` or a Bearer header); without a
+    configured token every request is refused.
     """
 
     def __init__(self, token: str | None = None) -> None:
         self.token = token or os.environ.get("RASA_TOKEN") or None
+        if not self.token:
+            logger.error("RASA_TOKEN is not set: the parse_rest channel refuses every request")
 
     @classmethod
     def name(cls) -> str:
@@ -47,7 +56,7 @@ class ParseReturningInput(InputChannel):
 
     def _authorised(self, request: Request) -> bool:
         if not self.token:
-            return True
+            return False
         given = request.args.get("token") or ""
         header = request.headers.get("Authorization", "")
         if header.lower().startswith("bearer "):
@@ -72,21 +81,25 @@ class ParseReturningInput(InputChannel):
                 return response.json({"error": "sender and message are required"}, status=400)
             message_id = str(body.get("message_id") or uuid.uuid4().hex)
             metadata = body.get("metadata") or {}
-            collector = CollectingOutputChannel()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    sender,
-                    input_channel=self.name(),
-                    message_id=message_id,
-                    metadata=metadata,
-                )
-            )
-            tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+            agent = request.app.ctx.agent
+            if not agent.is_ready():
+                return response.json({"error": "no model loaded"}, status=503)
+            # Rasa's own lock (Redis with several servers): the check and the turn are one step for the sender
+            async with agent.lock_store.lock(sender):
+                messages = _replies_to(await agent.tracker_store.retrieve(sender), message_id, sender)
+                if messages is None:
+                    collector = CollectingOutputChannel()
+                    message = UserMessage(
+                        text, collector, sender, input_channel=self.name(), message_id=message_id, metadata=metadata
+                    )
+                    await agent.processor.handle_message(message)
+                    messages = collector.messages
+                else:
+                    logger.info("Message %s was handled before; its replies are sent again", message_id)
+                tracker = await agent.tracker_store.retrieve(sender)
             return response.json(
                 {
-                    "messages": collector.messages,
+                    "messages": messages,
                     "parse": _find_parse(tracker, message_id),
                     "active_loop": (tracker.active_loop_name if tracker else None),
                     "requested_slot": (tracker.get_slot("requested_slot") if tracker else None),
@@ -94,6 +107,33 @@ class ParseReturningInput(InputChannel):
             )
 
         return hook
+
+
+def _replies_to(tracker: Any, message_id: str, sender: str) -> list[dict[str, Any]] | None:
+    """The bot's replies to the user event with ``message_id``; None if there is no such event or it got no reply."""
+    if tracker is None:
+        return None
+    events = list(tracker.events)
+    start = next(
+        (
+            i
+            for i in range(len(events) - 1, -1, -1)
+            if getattr(events[i], "type_name", None) == "user" and events[i].message_id == message_id
+        ),
+        None,
+    )
+    if start is None:
+        return None
+    replies: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        kind = getattr(event, "type_name", None)
+        if kind == "user":
+            break
+        if kind == "bot":
+            data = {key: value for key, value in (event.data or {}).items() if value}
+            replies.append({"recipient_id": sender, "text": event.text, **data})
+    # a turn that answered nothing did not finish (the action server was down): it runs again, not replays
+    return replies or None
 
 
 def _find_parse(tracker: Any, message_id: str) -> dict[str, Any]:

@@ -11,14 +11,19 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from complaints.workdays import WorkCalendar
-from storage.models import Case, CaseCounter, CaseEvent, CaseKind, CaseState
+from foundation.enums import CaseKind, CaseState
+from foundation.workdays import WorkCalendar
+from storage.errors import ErrorCode, StorageError
+from storage.models import Case, CaseCounter, CaseEvent
 
 CASE_NUMBER_PREFIX = "TS"
 
 
-class CaseNotFound(LookupError):
+class CaseNotFound(StorageError, LookupError):
     """No case with that number belongs to the asking reporter."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(ErrorCode.case_not_found, number=number)
 
 
 def format_case_number(year: int, seq: int) -> str:
@@ -63,15 +68,28 @@ class NewCase:
     urgent: bool = False
     warning_grade: int | None = None
     escalation_reason: str | None = None
+    # (hand-off, first feedback, handling opinion) when the case keeps other hours than the office's
+    # (a service at a station open now); None: the "2252" rule in working time
+    deadlines: tuple[datetime, datetime, datetime] | None = None
 
 
 URGENT_FEEDBACK = timedelta(hours=2)
+
+
+def office_deadlines(calendar: WorkCalendar, now: datetime, urgent: bool) -> tuple[datetime, datetime, datetime]:
+    """The "2252" deadlines in working time; urgent cases are handed at once and answered within two hours."""
+    return (
+        now if urgent else calendar.add_working_hours(now, 2),
+        now + URGENT_FEEDBACK if urgent else calendar.add_working_days(now, 2),
+        calendar.add_working_days(now, 5),
+    )
 
 
 def create_case(session: Session, new: NewCase, calendar: WorkCalendar, now: datetime) -> Case:
     """Create a case with its number and its "2252" deadlines, and record the first event."""
     local_year = now.astimezone(calendar.tz).year
     seq, number = next_case_number(session, local_year)
+    handoff_due, first_feedback_due, opinion_due = new.deadlines or office_deadlines(calendar, now, new.urgent)
     case = Case(
         number=number,
         year=local_year,
@@ -86,9 +104,9 @@ def create_case(session: Session, new: NewCase, calendar: WorkCalendar, now: dat
         fields=new.fields,
         intent_confidence=new.intent_confidence,
         created_at=now,
-        handoff_due=now if new.urgent else calendar.add_working_hours(now, 2),
-        first_feedback_due=now + URGENT_FEEDBACK if new.urgent else calendar.add_working_days(now, 2),
-        opinion_due=calendar.add_working_days(now, 5),
+        handoff_due=handoff_due,
+        first_feedback_due=first_feedback_due,
+        opinion_due=opinion_due,
         avoid_unit=new.avoid_unit,
         urgent=new.urgent,
         warning_grade=new.warning_grade,
@@ -96,7 +114,8 @@ def create_case(session: Session, new: NewCase, calendar: WorkCalendar, now: dat
     )
     session.add(case)
     session.flush()
-    record_event(session, case, actor="bot", action="created", to_state=case.state, at=now)
+    # the unit routing chose: a later 转办 to another unit is a correction the NLU review exports
+    record_event(session, case, actor="bot", action="created", to_state=case.state, note=case.unit, at=now)
     return case
 
 
@@ -109,11 +128,13 @@ def record_event(
     to_state: CaseState | None = None,
     note: str | None = None,
     at: datetime | None = None,
+    update_id: int | None = None,
 ) -> CaseEvent:
     event = CaseEvent(
         case_id=case.id,
         actor=actor,
         action=action,
+        update_id=update_id,
         from_state=None if action == "created" else case.state.value,
         to_state=to_state.value if to_state else None,
         note=note,
@@ -132,13 +153,15 @@ def case_for_reporter(session: Session, number: str, reporter_id: int) -> Case:
     return case
 
 
-def recent_cases(session: Session, reporter_id: int, limit: int = 5) -> list[Case]:
-    return list(
-        session.scalars(select(Case).where(Case.reporter_id == reporter_id).order_by(Case.id.desc()).limit(limit))
-    )
-
-
 FINISHED_STATES = (CaseState.closed, CaseState.merged, CaseState.not_accepted)
+
+
+def cases_for_status(session: Session, reporter_id: int, finished_limit: int = 3) -> tuple[list[Case], list[Case]]:
+    """Every open case of the reporter, newest first, and the few most recently finished ones."""
+    mine = select(Case).where(Case.reporter_id == reporter_id).order_by(Case.id.desc())
+    open_cases = list(session.scalars(mine.where(Case.state.not_in(FINISHED_STATES))))
+    finished = list(session.scalars(mine.where(Case.state.in_(FINISHED_STATES)).limit(finished_limit)))
+    return open_cases, finished
 
 
 def latest_open_case(session: Session, conversation_id: int) -> Case | None:

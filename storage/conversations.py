@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Attachment, Conversation, Message, Reporter, ReporterIdentity
+from foundation.enums import ConversationMode
+from storage.models import Attachment, Case, Conversation, Message, Reporter, ReporterIdentity
 
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -56,6 +57,10 @@ def conversation_for(session: Session, person: TelegramPerson) -> Conversation:
 
 def conversation_by_id(session: Session, conversation_id: int) -> Conversation | None:
     return session.get(Conversation, conversation_id)
+
+
+def conversation_by_sender(session: Session, rasa_sender: str) -> Conversation | None:
+    return session.scalars(select(Conversation).where(Conversation.rasa_sender == rasa_sender)).one_or_none()
 
 
 def chat_id_of(session: Session, conversation: Conversation) -> int:
@@ -156,6 +161,18 @@ def mark_sent(session: Session, message_id: int, telegram_message_id: int | None
         row.telegram_message_id = telegram_message_id
 
 
+def attachment_of_message(session: Session, message_id: int) -> Attachment | None:
+    return session.scalars(select(Attachment).where(Attachment.message_id == message_id)).first()
+
+
+def store_notice_reading(session: Session, attachment_id: int, reading: dict[str, Any]) -> Attachment | None:
+    """Keep a photo's reading (already masked) on its attachment; None when the attachment is gone."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is not None:
+        attachment.notice_reading = reading
+    return attachment
+
+
 def unlinked_attachments(session: Session, conversation_id: int) -> list[Attachment]:
     return list(
         session.scalars(
@@ -166,18 +183,16 @@ def unlinked_attachments(session: Session, conversation_id: int) -> list[Attachm
     )
 
 
-def unrelayed_inbound(session: Session, conversation_id: int, since: datetime) -> list[Message]:
-    """The driver's texts after `since` that were not relayed to staff and never went to Rasa (no intent)."""
+def unrelayed_to_case(session: Session, case_id: int) -> list[Message]:
+    """The driver's texts addressed to a case that have not reached its topic yet, oldest first."""
     return list(
         session.scalars(
             select(Message)
             .where(
-                Message.conversation_id == conversation_id,
+                Message.case_id == case_id,
                 Message.direction == "in",
                 Message.sent.is_(False),
-                Message.created_at > since,
                 Message.kind == "text",
-                Message.intent.is_(None),
             )
             .order_by(Message.id)
         )
@@ -197,7 +212,9 @@ def latest_location(session: Session, conversation_id: int, since: datetime) -> 
         .order_by(Attachment.id.desc())
         .limit(1)
     ).first()
-    return (row.latitude, row.longitude) if row is not None and row.longitude is not None else None
+    if row is None or row.latitude is None or row.longitude is None:  # the query keeps rows with a latitude
+        return None
+    return row.latitude, row.longitude
 
 
 def told_since(session: Session, conversation_id: int, text: str, since: datetime) -> bool:
@@ -222,3 +239,43 @@ def conversation_of_chat(session: Session, chat_id: int) -> int | None:
         .join(ReporterIdentity, ReporterIdentity.reporter_id == Conversation.reporter_id)
         .where(ReporterIdentity.telegram_chat_id == chat_id)
     ).first()
+
+
+def focus_on(conversation: Conversation, case_id: int, at: datetime) -> None:
+    """The driver chose to write to this case: their next messages go to it until they leave."""
+    conversation.mode = ConversationMode.with_case
+    conversation.focus_case_id = case_id
+    conversation.focus_at = at
+
+
+def release_focus(conversation: Conversation) -> None:
+    """Back with the bot: the driver's messages are read by the bot again."""
+    conversation.mode = ConversationMode.bot
+    conversation.focus_case_id = None
+    conversation.focus_at = None
+
+
+def case_of_message(session: Session, conversation_id: int, telegram_message_id: int) -> int | None:
+    """The case of a message in this conversation (a receipt, a staff reply), for a driver's Telegram reply.
+
+    Only the conversation's own messages count: a forged id of another chat's message finds nothing."""
+    return session.scalars(
+        select(Message.case_id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.telegram_message_id == telegram_message_id,
+            Message.case_id.is_not(None),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).first()
+
+
+def cases_of_reporter(session: Session, reporter_id: int) -> list[Case]:
+    """Every case of the reporter, newest first."""
+    return list(session.scalars(select(Case).where(Case.reporter_id == reporter_id).order_by(Case.id.desc())))
+
+
+def messages_with_key(session: Session, key: str) -> list[Message]:
+    """The pieces of a message stored under `key` (see Message.source_key), in order."""
+    return list(session.scalars(select(Message).where(Message.source_key.like(f"{key}#%")).order_by(Message.id)))

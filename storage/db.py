@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -23,7 +26,9 @@ def _clean(value: object) -> object:
     return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
 
 
-def _without_nul(_conn, _cursor, statement, parameters, _context, _executemany):  # type: ignore[no-untyped-def]
+def _without_nul(
+    _conn: Connection, _cursor: DBAPICursor, statement: str, parameters: Any, _context: object, _executemany: bool
+) -> tuple[str, Any]:
     """PostgreSQL's text cannot hold NUL, which anyone can type into Telegram: it is dropped on the way in."""
     if isinstance(parameters, dict):
         return statement, {k: _clean(v) for k, v in parameters.items()}
@@ -34,7 +39,7 @@ def _without_nul(_conn, _cursor, statement, parameters, _context, _executemany):
     return statement, parameters
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -13,9 +13,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from complaints.workdays import WorkCalendar
+from foundation.enums import CaseState
+from foundation.workdays import WorkCalendar
 from storage.cases import FINISHED_STATES, record_event
-from storage.models import Case, CaseState, Conversation, ConversationMode
+from storage.conversations import release_focus
+from storage.errors import ErrorCode, StorageError
+from storage.models import Case, CaseEvent, Conversation
 
 S = CaseState
 OPEN_STATES = (S.received, S.assigned, S.in_progress, S.answered, S.reopened)
@@ -25,8 +28,8 @@ RETURN_VISIT_DAYS = 2
 REOPEN_DAYS = 5
 
 
-class DeskError(Exception):
-    """A staff action that cannot be done; the message (Chinese) is shown to the staff member."""
+class DeskError(StorageError):
+    """A staff action that cannot be done; bot/staff/ tells the staff member why, in words."""
 
 
 class StateConflict(DeskError):
@@ -42,10 +45,11 @@ class Actor:
     """Who acted, as recorded in the audit trail (staff are named by their Telegram account id)."""
 
     label: str
+    update_id: int | None = None  # the staff update that acted: its effects are done once, even if replayed
 
     @classmethod
-    def staff(cls, user_id: int, name: str | None) -> Actor:
-        return cls(f"staff:{user_id}:{(name or '')[:32]}")
+    def staff(cls, user_id: int, name: str | None, update_id: int | None = None) -> Actor:
+        return cls(f"staff:{user_id}:{(name or '')[:32]}", update_id)
 
 
 def case_by_topic(session: Session, topic_id: int) -> Case | None:
@@ -94,36 +98,21 @@ def _move(
         .values(state=to_state)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult; Session.execute is typed Result
         session.refresh(case)
-        raise StateConflict(f"案件当前状态为“{case.state.value}”，不能{_ACTION_NAMES.get(action, action)}。")
-    record_event(session, case, actor=actor.label, action=action, to_state=to_state, note=note, at=at)
+        raise StateConflict(ErrorCode.wrong_state, state=case.state.value, action=action)
+    record_event(
+        session, case, actor=actor.label, update_id=actor.update_id, action=action, to_state=to_state, note=note, at=at
+    )
     session.flush()
     session.refresh(case)
 
 
-_ACTION_NAMES = {
-    "assigned": "转办",
-    "answered": "答复",
-    "closed": "办结",
-    "reopened": "重办",
-    "not_accepted": "不予受理",
-    "merged": "合并",
-    "extended": "延期",
-}
-
-
-def hand_to_staff(conversation: Conversation, case: Case) -> None:
-    """Staff have the conversation: the driver's messages go to this case's topic."""
-    conversation.mode = ConversationMode.waiting_staff
-    conversation.handoff_case_id = case.id
-
-
 def hand_to_bot(session: Session, conversation: Conversation, case: Case | None, actor: Actor, at: datetime) -> None:
-    conversation.mode = ConversationMode.bot
-    conversation.handoff_case_id = None
+    """The driver no longer writes to `case` (staff ended the exchange, or the case is finished)."""
+    release_focus(conversation)
     if case is not None:
-        record_event(session, case, actor=actor.label, action="handed_back", at=at)
+        record_event(session, case, actor=actor.label, update_id=actor.update_id, action="handed_back", at=at)
 
 
 def mark_escalated(session: Session, case: Case, topic_id: int, title: str, at: datetime) -> None:
@@ -135,11 +124,11 @@ def mark_escalated(session: Session, case: Case, topic_id: int, title: str, at: 
 
 def assign(session: Session, case: Case, unit: str, units: Iterable[str], actor: Actor, at: datetime) -> None:
     if unit not in tuple(units):
-        raise DeskError(f"没有名为“{unit}”的单位。")
+        raise DeskError(ErrorCode.no_such_unit, unit=unit)
     if case.avoid_unit and unit == case.avoid_unit:
-        raise AvoidanceViolation(f"本案投诉的是{unit}，按回避规定不能交由该单位办理。")
+        raise AvoidanceViolation(ErrorCode.avoidance, unit=unit)
     if case.state in WORKING_STATES and case.unit == unit and case.assigned_at is not None:
-        raise DeskError(f"本案已由{unit}承办。")
+        raise DeskError(ErrorCode.same_unit, unit=unit)
     _move(session, case, WORKING_STATES, S.assigned, actor, "assigned", unit, at)
     case.unit = unit
     case.assigned_at = case.assigned_at or at
@@ -154,7 +143,7 @@ def note_first_feedback(case: Case, at: datetime) -> None:
 
 
 def add_note(session: Session, case: Case, text: str, actor: Actor, at: datetime) -> None:
-    record_event(session, case, actor=actor.label, action="note", note=text, at=at)
+    record_event(session, case, actor=actor.label, update_id=actor.update_id, action="note", note=text, at=at)
 
 
 def answer(session: Session, case: Case, text: str, actor: Actor, at: datetime) -> None:
@@ -166,7 +155,7 @@ def answer(session: Session, case: Case, text: str, actor: Actor, at: datetime) 
 
 def close(session: Session, case: Case, actor: Actor, calendar: WorkCalendar, at: datetime) -> None:
     if case.answer_text is None:
-        raise DeskError("请先用 /answer 给出答复意见（事实、依据、结果），再办结。")
+        raise DeskError(ErrorCode.answer_first)
     _move(session, case, (S.answered,), S.closed, actor, "closed", None, at)
     case.closed_at = at
     case.return_visit_due = calendar.add_working_days(at, RETURN_VISIT_DAYS)
@@ -188,12 +177,20 @@ def extend(
     session: Session, case: Case, days: int, reason: str, actor: Actor, calendar: WorkCalendar, at: datetime
 ) -> None:
     if not 1 <= days <= 30:
-        raise DeskError("延期天数应为 1-30 个工作日。")
+        raise DeskError(ErrorCode.extension_days)
     if case.state not in WORKING_STATES:
-        raise StateConflict(f"案件当前状态为“{case.state.value}”，不能延期。")
+        raise StateConflict(ErrorCode.wrong_state, state=case.state.value, action="extended")
     case.opinion_due = calendar.add_working_days(case.opinion_due, days)
     case.extension_count += 1
-    record_event(session, case, actor=actor.label, action="extended", note=f"{days}个工作日：{reason}", at=at)
+    record_event(
+        session,
+        case,
+        actor=actor.label,
+        update_id=actor.update_id,
+        action="extended",
+        note=f"{days}个工作日：{reason}",
+        at=at,
+    )
 
 
 def reject(session: Session, case: Case, referral: str, reason: str, actor: Actor, at: datetime) -> None:
@@ -207,12 +204,14 @@ def reject(session: Session, case: Case, referral: str, reason: str, actor: Acto
 
 def merge(session: Session, case: Case, target: Case, actor: Actor, at: datetime) -> None:
     if target.id == case.id:
-        raise DeskError("不能把案件合并到它自己。")
+        raise DeskError(ErrorCode.merge_into_itself)
     if target.state in FINISHED_STATES:
-        raise DeskError(f"{target.number} 的状态是“{target.state.value}”，不能并入。")
+        raise DeskError(ErrorCode.merge_target_finished, number=target.number, state=target.state.value)
     _move(session, case, WORKING_STATES, S.merged, actor, "merged", target.number, at)
     case.merged_into_id = target.id
-    record_event(session, target, actor=actor.label, action="merged_in", note=case.number, at=at)
+    record_event(
+        session, target, actor=actor.label, update_id=actor.update_id, action="merged_in", note=case.number, at=at
+    )
 
 
 def merged_into(session: Session, target: Case) -> list[Case]:
@@ -222,7 +221,7 @@ def merged_into(session: Session, target: Case) -> list[Case]:
 def rate(session: Session, case: Case, rating: str, calendar: WorkCalendar, at: datetime) -> bool:
     """The driver's rating of a closed case; 不满意 reopens it. False if the case is not waiting for one."""
     if rating not in RATINGS:
-        raise DeskError(f"未知评价：{rating}")
+        raise DeskError(ErrorCode.unknown_rating, rating=rating)
     if case.state is not S.closed or case.rated_at is not None:
         return False
     case.rating, case.rated_at = rating, at
@@ -231,3 +230,10 @@ def rate(session: Session, case: Case, rating: str, calendar: WorkCalendar, at: 
     if rating == "不满意":
         reopen(session, case, "驾驶员评价不满意", Actor("driver"), calendar, at)
     return True
+
+
+def done_by_update(session: Session, update_id: int | None) -> bool:
+    """Whether a staff update already changed a case (it is being processed again after a crash)."""
+    if update_id is None:
+        return False
+    return session.scalars(select(CaseEvent.id).where(CaseEvent.update_id == update_id).limit(1)).first() is not None

@@ -10,8 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from complaints.clock import as_utc, utcnow
-from storage.models import InboundUpdate, UpdateStatus
+from foundation.clock import as_utc, utcnow
+from foundation.enums import UpdateStatus
+from storage.models import InboundUpdate
 
 
 def chat_of(payload: dict[str, Any]) -> int | None:
@@ -37,13 +38,13 @@ def store_updates(session: Session, payloads: Iterable[dict[str, Any]]) -> list[
         select(InboundUpdate.update_id, InboundUpdate.status).where(InboundUpdate.update_id.in_(list(by_id)))
     )
     known = {update_id: status for update_id, status in rows}
-    rows = [
+    new_rows = [
         {"update_id": uid, "chat_id": chat_of(p), "payload": p, "status": UpdateStatus.pending, "received_at": utcnow()}
         for uid, p in by_id.items()
         if uid not in known
     ]
-    if rows:  # another worker may store the same update at the same moment (a redelivery): first one wins
-        session.execute(_insert_ignoring_duplicates(session, rows))
+    if new_rows:  # another worker may store the same update at the same moment (a redelivery): first one wins
+        session.execute(_insert_ignoring_duplicates(session, new_rows))
     return sorted(uid for uid in by_id if known.get(uid) not in (UpdateStatus.done, UpdateStatus.failed))
 
 

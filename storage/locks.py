@@ -27,8 +27,8 @@ TASK_NAMESPACE = zlib.crc32(b"complaints-task") & 0x7FFFFFFF
 DEFAULT_SLOTS = 16
 
 
-def _key(chat_id: int | None) -> int:
-    """A 32-bit key for a chat id (two chats sharing one only take turns; nothing else happens)."""
+def _key(chat_id: int | str | None) -> int:
+    """A 32-bit key for a chat id or a task name (two chats sharing one only take turns; nothing else happens)."""
     return zlib.crc32(str(chat_id).encode()) & 0x7FFFFFFF
 
 

@@ -4,6 +4,7 @@ weekly digest's complaint records, digests, groups and supervision ledger."""
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from complaints.clock import as_utc, utcnow
+from foundation.clock import as_utc, utcnow
+from foundation.enums import CaseKind, CaseState, ConversationMode, LedgerState, UpdateStatus
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -38,7 +40,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use complaints.clock.utcnow()")
+            raise ValueError("naive datetime given to the database; use foundation.clock.utcnow()")
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -49,32 +51,9 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
 
 
-class CaseKind(enum.StrEnum):
-    complaint = "complaint"
-    service_request = "service_request"
-    legal_consultation = "legal_consultation"
-
-
-class CaseState(enum.StrEnum):
-    received = "已受理"
-    assigned = "已转办"
-    in_progress = "办理中"
-    answered = "已答复"
-    closed = "已办结"
-    reopened = "重办"
-    not_accepted = "不予受理"
-    merged = "合并"
-
-
-class ConversationMode(enum.StrEnum):
-    bot = "bot"
-    waiting_staff = "waiting_staff"
-
-
-class UpdateStatus(enum.StrEnum):
-    pending = "pending"
-    done = "done"
-    failed = "failed"
+def new_rasa_sender() -> str:
+    """A Rasa sender id unique for all time (128 random bits), for a new conversation."""
+    return f"d-{uuid.uuid4().hex}"
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -108,7 +87,10 @@ class ReporterIdentity(Base):
 
 
 class Conversation(Base):
-    """One driver's chat with the bot; `rasa_sender_id` names its Rasa tracker."""
+    """One driver's chat with the bot; `rasa_sender` names its Rasa tracker.
+
+    Rasa's tracker store outlives our database (a restore, a move, another DATABASE_URL), so the name is
+    random, never a row id: a conversation can only ever continue its own tracker."""
 
     __tablename__ = "conversations"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,15 +100,17 @@ class Conversation(Base):
     session_turns: Mapped[int] = mapped_column(Integer, default=0)
     low_confidence_streak: Mapped[int] = mapped_column(Integer, default=0)
     last_inbound_at: Mapped[datetime | None] = mapped_column()
-    # the case whose topic receives the driver's messages while staff have the conversation
-    handoff_case_id: Mapped[int | None] = mapped_column(Integer)
+    # the case the driver chose to write to (mode with_case), and when they last did
+    focus_case_id: Mapped[int | None] = mapped_column(Integer)
+    focus_at: Mapped[datetime | None] = mapped_column()
     # the case whose rating comment the driver was asked for (their next reply to a bot message is it)
     comment_case_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rasa_sender: Mapped[str] = mapped_column(String(40), unique=True, default=new_rasa_sender)
 
     @property
     def rasa_sender_id(self) -> str:
-        return f"conv-{self.id}"
+        return self.rasa_sender
 
 
 class InboundUpdate(Base):
@@ -157,6 +141,10 @@ class Message(Base):
     update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     answers_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # the case a message belongs to: a receipt or a staff reply (out), what the driver added to it (in)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # a message staff caused (u<update id>:<what>): stored once, so a replayed staff update sends it once
+    source_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     sent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -176,6 +164,8 @@ class Attachment(Base):
     duration: Mapped[int | None] = mapped_column(BigInteger)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    # a photographed penalty notice as read (notices/): masked fields, checks and deadlines; never the raw text
+    notice_reading: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -204,13 +194,13 @@ class Case(Base):
     category: Mapped[str | None] = mapped_column(String(64))
     intent_confidence: Mapped[float | None] = mapped_column(Float)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     handoff_due: Mapped[datetime] = mapped_column()
     first_feedback_due: Mapped[datetime] = mapped_column()
     opinion_due: Mapped[datetime] = mapped_column()
     # the unit a complaint is about: by the rule of avoidance it never handles the case
     avoid_unit: Mapped[str | None] = mapped_column(String(64))
-    warning_grade: Mapped[int | None] = mapped_column(Integer)  # 1 (most severe) .. 3, see data/warnings.yml
+    warning_grade: Mapped[int | None] = mapped_column(Integer)  # 1 (most severe) .. 3, see content/warnings.yml
     escalation_reason: Mapped[str | None] = mapped_column(String(32))
     # the staff desk: the case's forum topic in the staff group and the milestones the deadlines watch
     topic_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -248,6 +238,8 @@ class CaseEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(16))
     to_state: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
+    # the Telegram update of the staff action that caused it: a replayed update does not act twice
+    update_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     case: Mapped[Case] = relationship(back_populates="events")
 
 
@@ -271,10 +263,21 @@ class WarningAlert(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    # the case it concerns: the driver's open case when it was raised, or the case filed right after it
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     grade: Mapped[int] = mapped_column(Integer)
     categories: Mapped[list[Any]] = mapped_column(JSON)
     posted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GroupPost(Base):
+    """A post the bot made in a group in the last minute, counted by every worker (storage/group_rate.py)."""
+
+    __tablename__ = "group_posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    sent_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ComplaintRecord(Base):
@@ -334,6 +337,7 @@ class DigestGroup(Base):
     is_new: Mapped[bool] = mapped_column(Boolean)
     high_frequency: Mapped[bool] = mapped_column(Boolean, default=False)
     ledger_item_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_items.id"))
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic_labels.id"), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)  # stations, units, categories, quotes, cases
     centroid: Mapped[bytes] = mapped_column(LargeBinary)
     digest: Mapped[Digest] = relationship(back_populates="groups")
@@ -343,11 +347,6 @@ class DigestMember(Base):
     __tablename__ = "digest_members"
     group_id: Mapped[int] = mapped_column(ForeignKey("digest_groups.id"), primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("complaint_records.id"), primary_key=True, index=True)
-
-
-class LedgerState(enum.StrEnum):
-    open = "open"  # 督办中
-    closed = "closed"  # 已销号
 
 
 class LedgerItem(Base):
@@ -369,6 +368,7 @@ class LedgerItem(Base):
     closed_at: Mapped[datetime | None] = mapped_column()
     closed_by: Mapped[str | None] = mapped_column(String(64))
     close_note: Mapped[str | None] = mapped_column(Text)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topic_labels.id"))
     history: Mapped[list[LedgerEntry]] = relationship(back_populates="item", order_by="LedgerEntry.id")
 
 

@@ -13,22 +13,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from complaints.personal import scrub, scrub_fields
+from foundation.enums import CaseState, UpdateStatus
+from foundation.masks import scrub, scrub_fields
 from storage.models import (
     Attachment,
     Case,
     CaseEvent,
-    CaseState,
     ComplaintRecord,
     Conversation,
     InboundUpdate,
     Message,
     Reporter,
     ReporterIdentity,
-    UpdateStatus,
 )
 
 FINISHED = (CaseState.closed, CaseState.not_accepted, CaseState.merged)
@@ -44,6 +43,8 @@ class PrivacyReport:
     attachments: int = 0
     identities: int = 0
     raw_updates: int = 0
+    tracker_events: int = 0  # Rasa events of earlier sessions trimmed (storage.rasa_tracker.trim)
+    archives: int = 0  # imported complaints, digests and ledger items scrubbed (bureau.archive_retention)
     kept_open: list[str] = field(default_factory=list)  # cases still handled: their data waits for the close
     forget_senders: list[str] = field(default_factory=list)  # Rasa trackers to delete
 
@@ -53,8 +54,39 @@ class PrivacyReport:
         self.attachments += other.attachments
         self.identities += other.identities
         self.raw_updates += other.raw_updates
+        self.archives += other.archives
         self.kept_open += other.kept_open
         self.forget_senders += other.forget_senders
+
+
+# a slimmed update's payload is `{}`; the JSON text of anything else is longer (the same on SQLite and PostgreSQL)
+_NOT_SLIMMED = func.length(cast(InboundUpdate.payload, String)) > 2
+
+
+def _mentions_user(value: Any, user_id: int) -> bool:
+    """Whether a Telegram object holds a user (or chat) object with this id anywhere inside."""
+    if isinstance(value, dict):
+        if value.get("id") == user_id:
+            return True
+        return any(_mentions_user(v, user_id) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_user(v, user_id) for v in value)
+    return False
+
+
+def _slim_chatless_updates_of(session: Session, user_id: int) -> int:
+    """Updates without a chat (blocking the bot, reactions, malformed ones) that name the person."""
+    candidates = session.execute(
+        select(InboundUpdate.id, InboundUpdate.payload).where(
+            InboundUpdate.chat_id.is_(None),
+            InboundUpdate.status != UpdateStatus.pending,
+            cast(InboundUpdate.payload, String).like(f"%{user_id}%"),
+        )
+    ).all()
+    ids = [row_id for row_id, payload in candidates if _mentions_user(payload, user_id)]
+    if ids:
+        session.execute(update(InboundUpdate).where(InboundUpdate.id.in_(ids)).values(payload={}))
+    return len(ids)
 
 
 def _finished_at(case: Case) -> datetime:
@@ -65,9 +97,9 @@ def _clear_attachments(session: Session, condition: Any) -> int:
     result = session.execute(
         update(Attachment)
         .where(condition, or_(Attachment.file_id.is_not(None), Attachment.latitude.is_not(None)))
-        .values(file_id=None, file_unique_id=None, latitude=None, longitude=None)
+        .values(file_id=None, file_unique_id=None, latitude=None, longitude=None, notice_reading=None)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # DML returns a CursorResult; Session.execute is typed Result
 
 
 def _scrub_messages(session: Session, messages: list[Message]) -> int:
@@ -140,7 +172,8 @@ def forget_identity(session: Session, reporter: Reporter) -> PrivacyReport:
             .where(InboundUpdate.chat_id == chat_id, InboundUpdate.status != UpdateStatus.pending)
             .values(payload={}, chat_id=None)
         )
-        report.raw_updates += int(slimmed.rowcount or 0)  # type: ignore[attr-defined]
+        report.raw_updates += int(slimmed.rowcount or 0)  # type: ignore[attr-defined]  # DML returns a CursorResult; Session.execute is typed Result
+        report.raw_updates += _slim_chatless_updates_of(session, identity.telegram_user_id)
         session.execute(delete(ReporterIdentity).where(ReporterIdentity.id == identity.id))
         report.identities += 1
     reporter.erase_requested_at = None
@@ -198,11 +231,11 @@ def apply_retention(session: Session, now: datetime, days: int) -> PrivacyReport
         .where(
             InboundUpdate.status != UpdateStatus.pending,
             InboundUpdate.received_at < now - timedelta(days=RAW_UPDATE_DAYS),
-            InboundUpdate.chat_id.is_not(None),
+            or_(InboundUpdate.chat_id.is_not(None), _NOT_SLIMMED),  # updates without a chat too
         )
         .values(payload={}, chat_id=None)
     )
-    report.raw_updates += int(slimmed.rowcount or 0)  # type: ignore[attr-defined]
+    report.raw_updates += int(slimmed.rowcount or 0)  # type: ignore[attr-defined]  # DML returns a CursorResult; Session.execute is typed Result
     return report
 
 

@@ -4,41 +4,20 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from complaints.config import PROJECT_ROOT, Settings
-from complaints.deps import Deps, build_deps
+from app.local_stack import make_settings
+from bureau.deps import Deps, build_deps
 from storage.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "telegram_bot_token": "1:test-token",
-        "telegram_api_url": "http://127.0.0.1:9/bot",
-        "database_url": database_url,
-        "staff_chat_id": None,
-        "supervisor_chat_id": None,
-        "rasa_url": "http://127.0.0.1:9",
-        "rasa_token": "test-token",
-        "action_server_url": "http://127.0.0.1:9",
-        "timezone": ZoneInfo("Asia/Shanghai"),
-        "data_dir": PROJECT_ROOT / "data",
-        # never the developer's own var/rasa_tracker.db: retention deletes trackers from it
-        "rasa_tracker_db": Path(tempfile.gettempdir()) / "complaints-tests" / "no-tracker.db",
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 def _postgres_available() -> bool:

@@ -13,7 +13,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageEnt
 from telegram.error import BadRequest, EndPointNotFound, RetryAfter
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.local_api import LocalBotApi
+from simulator.bot_api import LocalBotApi
 
 USER = 4242
 GROUP = -100123

@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from complaints.cli import main
+from app.cli import main
 from storage.migrate import upgrade
 
-CSV = "工单号,受理时间,投诉内容,联系电话\n" + "".join(
-    f"L-{n},2026-11-{15 + n} 09:00,南湖超限站的磅不准 多称了一吨,1390000000{n}\n" for n in range(1, 5)
-) + "L-9,不是时间,河口收费站多收费,\n"
+CSV = (
+    "工单号,受理时间,投诉内容,联系电话\n"
+    + "".join(f"L-{n},2026-11-{15 + n} 09:00,南湖超限站的磅不准 多称了一吨,1390000000{n}\n" for n in range(1, 5))
+    + "L-9,不是时间,河口收费站多收费,\n"
+)
 
 
 @pytest.fixture
@@ -59,3 +61,11 @@ def test_bad_week_and_unreadable_file(shell: Path, capsys: pytest.CaptureFixture
     (shell / "bad.csv").write_bytes("编号,时间\n1,2026-11-17\n".encode("utf-16-le"))
     assert main(["import", "bad.csv"]) == 2
     assert "未导入任何记录" in capsys.readouterr().out
+
+
+def test_import_writes_a_template_and_asks_for_a_file(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", "--template", "var/导入模板.xlsx"]) == 0
+    assert "导入模板已写入 var/导入模板.xlsx" in capsys.readouterr().out
+    assert load_workbook(shell / "var" / "导入模板.xlsx")["投诉"]["C1"].value == "投诉内容"
+    assert main(["import"]) == 2 and "--template" in capsys.readouterr().out
+    assert main(["import", "--template", "模板.csv"]) == 2 and ".xlsx" in capsys.readouterr().out

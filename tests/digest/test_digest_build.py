@@ -15,13 +15,16 @@ import yaml
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from complaints import embedding
-from complaints.deps import Deps
-from complaints.digest import build as build_module
-from complaints.digest.build import BuiltDigest, WeekAlreadyBuilt, build_week, context
-from complaints.digest.ledger import LedgerError, close_item, list_items
-from complaints.digest.weeks import Week
-from storage.models import ComplaintRecord, Digest, DigestGroup, DigestMember, LedgerEntry, LedgerItem, LedgerState
+from bureau.deps import Deps
+from bureau.retention import run_retention
+from digest import build as build_module
+from digest import render
+from digest.build import BuiltDigest, WeekAlreadyBuilt, build_week, context
+from digest.ledger import LedgerError, close_item, list_items
+from digest.weeks import Week
+from foundation import embedding
+from foundation.enums import CaseState, LedgerState
+from storage.models import ComplaintRecord, Digest, DigestGroup, DigestMember, LedgerEntry, LedgerItem
 
 TZ = ZoneInfo("Asia/Shanghai")
 W46, W47, W48 = Week(2026, 46), Week(2026, 47), Week(2026, 48)
@@ -109,7 +112,9 @@ def test_two_weeks_recurring_issues_are_matched_to_their_ledger_items(
             assert item.complaints == sum(sizes) and item.last_week == "2026-W47"
     opened_second = {g["ledger"] for g in second.payload["groups"] if g["ledger"] and g["ledger"] not in opened_first}
     recurring = [g for g in second.payload["groups"] if g["high_frequency"] and g["ledger"] in opened_first]
-    assert len(recurring) >= len(clear) and len(opened_second) < sum(g["high_frequency"] for g in second.payload["groups"])
+    assert len(recurring) >= len(clear) and len(opened_second) < sum(
+        g["high_frequency"] for g in second.payload["groups"]
+    )
     # an issue new in week 2 gets its own new item
     camera = [g for g in second.payload["groups"] if majority_topic(g["members"]) == "madian_camera_false_overload"]
     assert camera[0]["high_frequency"] and camera[0]["ledger"] in opened_second
@@ -225,14 +230,22 @@ def test_growth_makes_a_group_high_frequency(deps: Deps) -> None:
 
 def test_bot_complaints_link_their_cases(deps: Deps) -> None:
     """A complaint filed with the bot: its record carries the case, and the digest counts it open."""
-    from complaints.digest.records import record_case
+    from digest.records import record_case
+    from foundation.enums import CaseKind
     from storage.cases import NewCase, create_case
     from storage.conversations import TelegramPerson, conversation_for
-    from storage.models import CaseKind
 
     with deps.sessions.begin() as session:
         conversation = conversation_for(session, TelegramPerson(123456789, 123456789, "司机", None))
-        new = NewCase(CaseKind.complaint, "局政策法规科", "执法", conversation.reporter_id, conversation.id, "西岭服务区厕所太脏", {})
+        new = NewCase(
+            CaseKind.complaint,
+            "局政策法规科",
+            "执法",
+            conversation.reporter_id,
+            conversation.id,
+            "西岭服务区厕所太脏",
+            {},
+        )
         case = create_case(
             session,
             new,
@@ -245,3 +258,107 @@ def test_bot_complaints_link_their_cases(deps: Deps) -> None:
     [group] = built.payload["groups"]
     assert group["members"] == [number] and group["open_cases"] == 1 and group["overdue_cases"] == 1
     assert group["stations"] == ["西岭服务区"]
+
+
+DANGEROUS = ['=HYPERLINK("http://x","点我")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1,1)", "\t=1+1", "\r=1+1"]
+
+
+def _risky_cells(xlsx: bytes) -> list[Any]:
+    book = load_workbook(io.BytesIO(xlsx))
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    return [cell for cell in cells if cell.value[:1] in ("=", "+", "-", "@", "\t", "\r")]
+
+
+def test_a_complaint_starting_with_a_formula_stays_text_in_the_workbook(deps: Deps) -> None:
+    """Staff open the workbook in Excel: a complaint written as `=HYPERLINK(...)` stays the driver's words."""
+    add(deps, W47, [{"id": "f1", "text": DANGEROUS[0], "reporter": "p:1"}])
+    risky = _risky_cells(build(deps, W47).xlsx)
+    assert DANGEROUS[0] in [cell.value for cell in risky]
+    assert all(cell.data_type == "s" and cell.quotePrefix for cell in risky), [(c.coordinate, c.value) for c in risky]
+
+
+def test_ledger_texts_starting_with_formula_characters_stay_text() -> None:
+    """Titles, measures and closing notes typed by staff or taken from drivers' words, in both workbooks."""
+    item = LedgerItem(
+        number="DB-2026-001",
+        title=DANGEROUS[3],
+        owner_unit=DANGEROUS[2],
+        measures=DANGEROUS[1],
+        deadline=NOW,
+        state=LedgerState.closed,
+        first_week="2026-W47",
+        last_week="2026-W47",
+        complaints=3,
+        closed_at=NOW,
+        close_note=DANGEROUS[4],
+    )
+    risky = _risky_cells(render.ledger_workbook([item], TZ))
+    assert sorted(cell.value for cell in risky) == sorted(DANGEROUS[1:5])
+    assert all(cell.data_type == "s" and cell.quotePrefix for cell in risky)
+
+
+def test_retention_scrubs_imported_complaints_digests_workbooks_and_ledger_titles(deps: Deps) -> None:
+    rows = [
+        {"id": f"r{n}", "text": f"南湖超限站称重不准，我的车豫A·1234{n}，电话139 1234 567{n}", "reporter": f"p:{n}"}
+        for n in range(6)
+    ]
+    add(deps, W47, rows)
+    built = build(deps, W47)
+    with deps.sessions.begin() as session:
+        digest = session.get(Digest, built.digest_id)
+        assert digest is not None
+        digest.sent_at = NOW
+        for item in session.scalars(select(LedgerItem)):
+            close_item(session, item.number, "督办员", "已整改，车主豫A·12340已回访", NOW)
+    assert "豫A****" in built.html  # masked for staff, but a partial plate and phone a year on is too much
+
+    run_retention(deps, NOW + timedelta(days=deps.settings.retention_days + 8))
+
+    with deps.sessions() as session:
+        digest = session.get(Digest, built.digest_id)
+        assert digest is not None
+        book = load_workbook(io.BytesIO(digest.xlsx))
+        stored = [
+            digest.html,
+            str([(g.label, g.details) for g in digest.groups]),
+            str([cell.value for sheet in book for row in sheet.iter_rows() for cell in row]),
+            str([(i.title, i.measures, i.close_note) for i in session.scalars(select(LedgerItem))]),
+            str(session.scalars(select(ComplaintRecord.text)).all()),
+        ]
+    for text in stored:
+        assert "豫A" not in text and "139" not in text and "1234" not in text, text[:300]
+    assert "南湖超限站" in stored[0]  # what the digest was about stays
+
+
+def test_an_erasure_scrubs_the_digests_that_quote_the_driver(deps: Deps) -> None:
+    from bureau.retention import erase_person
+    from digest.records import record_case
+    from foundation.enums import CaseKind
+    from storage.cases import NewCase, create_case
+    from storage.conversations import TelegramPerson, conversation_for
+
+    words = "西岭服务区厕所太脏，我是张师傅，车牌豫A·12345，电话139 1234 5678"
+    with deps.sessions.begin() as session:
+        conversation = conversation_for(session, TelegramPerson(4401, 4401, "张师傅", None))
+        new = NewCase(
+            CaseKind.complaint, "局政策法规科", "服务区", conversation.reporter_id, conversation.id, words, {}
+        )
+        case = create_case(session, new, deps.calendar, W47.starts(TZ) + timedelta(days=1))
+        record_case(session, case, "西岭服务区", has_photo=False)
+        case.state = CaseState.closed
+        case.closed_at = NOW
+        reporter_id = conversation.reporter_id
+    built = build(deps, W47)
+    assert "豫A****" in str(built.payload) or "豫A****" in str(
+        load_workbook(io.BytesIO(built.xlsx)).worksheets[0]["N2"].value
+    )
+
+    erase_person(deps, reporter_id, NOW + timedelta(days=1))
+
+    with deps.sessions() as session:
+        digest = session.get(Digest, built.digest_id)
+        assert digest is not None
+        cells = [c.value for s in load_workbook(io.BytesIO(digest.xlsx)) for r in s.iter_rows() for c in r]
+        stored = [digest.html, str([(g.label, g.details) for g in digest.groups]), str(cells)]
+    for text in stored:
+        assert "豫A" not in text and "139" not in text and "5678" not in text, text[:300]

@@ -18,9 +18,9 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import adjusted_rand_score, v_measure_score
 
-from complaints import embedding
-from complaints.digest.grouping import THRESHOLD, average_link, cluster
-from complaints.digest.reference import compute_reference, load_reference, load_references
+from digest.grouping import THRESHOLD, average_link, cluster
+from digest.reference import compute_reference, load_reference, load_references
+from foundation import embedding
 
 HERE = Path(__file__).parent
 ARI_FLOOR = 0.55
@@ -98,7 +98,7 @@ def test_weights_count_a_repeated_complaint_once() -> None:
 
 
 def test_shipped_reference_mean_matches_the_training_data() -> None:
-    """Regenerate data/digest/reference_mean.npy (python -m complaints.digest.reference) when nlu/ moves far."""
+    """Regenerate digest/reference_mean.npy (python -m digest.reference) when data/nlu/ moves far."""
     shipped, current = load_reference(), compute_reference()
     cosine = float(shipped @ current / np.linalg.norm(shipped) / np.linalg.norm(current))
     assert cosine > 0.99

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook
+import xlwt
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from complaints.deps import Deps
-from complaints.digest.importer import ImportFileError, ImportReport, import_file
+from app.digest_cli import ImportBars
+from bureau.deps import Deps
+from digest import importer
+from digest.import_files import ImportFileError
+from digest.import_template import TemplateError, write_template
+from digest.importer import ImportReport, import_file
 from storage.models import ComplaintRecord
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -127,7 +133,9 @@ def test_json_lines_with_english_keys_and_a_broken_line(deps: Deps, tmp_path: Pa
         json.dumps({"id": "w1", "text": "The toll station charged me twice", "time": "2026-11-20T10:00:00+08:00"}),
         "{not json",
         json.dumps(["a list"]),
-        json.dumps({"id": "w2", "content": "西嶺服務區的廁所太髒", "received_at": "2026-11-20 11:00", "channel": "微信"}),
+        json.dumps(
+            {"id": "w2", "content": "西嶺服務區的廁所太髒", "received_at": "2026-11-20 11:00", "channel": "微信"}
+        ),
     ]
     path = tmp_path / "wechat.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -137,10 +145,105 @@ def test_json_lines_with_english_keys_and_a_broken_line(deps: Deps, tmp_path: Pa
     assert [r.channel for r in records] == ["微信公众号", "微信"]
 
 
-@pytest.mark.parametrize("name", ["old.xls", "notes.docx", "missing.csv"])
+@pytest.mark.parametrize("name", ["damaged.xls", "notes.docx", "missing.csv"])
 def test_unsupported_or_missing_files_are_refused(deps: Deps, tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     if name != "missing.csv":
         path.write_bytes(b"\x00\x01")
     with pytest.raises(ImportFileError):
         _import(deps, path)
+
+
+def test_an_old_excel_97_xls_file_is_read_with_its_dates_and_numbers(deps: Deps, tmp_path: Path) -> None:
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("来访登记")
+    date_style = xlwt.easyxf(num_format_str="yyyy-mm-dd hh:mm")
+    for column, header in enumerate(["工单编号", "登记时间", "诉求内容", "联系电话", "图片"]):
+        sheet.write(0, column, header)
+    rows = [
+        (2001, datetime(2026, 11, 19, 8, 0), "南湖超限站称重不准", "13912345678", ""),
+        (2002, "2026/11/19 09:30", "河口收费站多收费", "13912345678", "是"),
+        (2003, "not a time", "内容", "", ""),
+    ]
+    for number, (ticket, when, text, phone, photo) in enumerate(rows, start=1):
+        sheet.write(number, 0, ticket)
+        if isinstance(when, datetime):
+            sheet.write(number, 1, when, date_style)
+        else:
+            sheet.write(number, 1, when)
+        for column, value in enumerate((text, phone, photo), start=2):
+            sheet.write(number, column, value)
+    path = tmp_path / "来访.xls"
+    book.save(str(path))
+    assert path.read_bytes()[:8] == bytes.fromhex("d0cf11e0a1b11ae1")  # a real OLE2 (Excel 97-2003) file
+
+    report = _import(deps, path, channel="来访")
+    assert report.added == 2 and [(b.line, "时间无法识别" in b.reason) for b in report.bad] == [(4, True)]
+    records = _records(deps)
+    assert [r.external_id for r in records] == ["2001", "2002"]  # 2001.0 in the cell, an id on the record
+    assert records[0].received_at == datetime(2026, 11, 19, 8, 0, tzinfo=TZ)
+    assert records[1].received_at == datetime(2026, 11, 19, 9, 30, tzinfo=TZ) and records[1].has_photo
+    assert records[0].reporter_key == records[1].reporter_key and records[0].channel == "来访"
+
+
+def test_the_template_filled_in_imports_as_it_is(deps: Deps, tmp_path: Path) -> None:
+    path = tmp_path / "模板.xlsx"
+    write_template(path)
+    book = load_workbook(path)
+    sheet = book["投诉"]
+    headers = [cell.value for cell in sheet[1]]
+    assert headers[:3] == ["工单号", "受理时间", "投诉内容"] and "填写说明" in book.sheetnames
+    sheet.append(["T-1", datetime(2026, 11, 20, 14, 30), "城东停车场拖车费太贵", "12328", "城东停车场"])
+    sheet.append(["T-2", "2026-11-20 15:00", "西岭服务区没有热水"])
+    book.save(path)
+    report = _import(deps, path)
+    assert (report.added, report.bad) == (2, [])
+    first, second = _records(deps)
+    assert (first.channel, first.station, second.channel) == ("12328", "城东停车场", "其他渠道")
+
+
+def test_the_template_is_an_xlsx_file(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=".xlsx"):
+        write_template(tmp_path / "模板.xls")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.read_rows, self.total, self.stored_rows = 0, -1, [0]
+
+    def read(self, rows: int) -> None:
+        self.read_rows += rows
+
+    def storing(self, total: int) -> None:
+        self.total = total
+
+    def stored(self, rows: int) -> None:
+        self.stored_rows.append(self.stored_rows[-1] + rows)
+
+
+def test_progress_counts_rows_read_then_rows_stored_batch_by_batch(
+    deps: Deps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "BATCH", 4)
+    path = tmp_path / "big.csv"
+    lines = "".join(f"B-{n},2026-11-17 09:{n:02d},第 {n} 条投诉：收费站多收费\n" for n in range(10))
+    path.write_text("编号,时间,内容\n" + lines + "B-x,昨天,坏的一行\n", encoding="utf-8")
+    recorder = Recorder()
+    with deps.sessions.begin() as session:
+        report = import_file(session, path, TZ, KEY, progress=recorder)
+    assert recorder.read_rows == report.rows == 11
+    assert recorder.total == 10 and recorder.stored_rows == [0, 4, 8, 10]
+
+
+def test_the_terminal_bar_shows_rows_rate_and_time_left() -> None:
+    screen = io.StringIO()
+    bars = ImportBars(file=screen, disable=False)
+    for _ in range(3):
+        bars.read(1)
+    bars.storing(3)
+    bars.stored(2)
+    bars.stored(1)
+    bars.close()
+    shown = screen.getvalue()
+    assert "读取 / reading" in shown and "3行" in shown
+    assert "导入 / storing" in shown and "3/3" in shown and "行/s" in shown and "<00:00" in shown

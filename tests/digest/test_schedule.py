@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import select
 from telegram import Bot
 
+from app.builder import build_application
+from app.local_stack import make_settings
 from bot import digest_job
-from bot.app import build_application
 from bot.digest_job import CATCH_UP_JOB_ID, JOB_ID, DigestJob, digest_trigger, weeks_due
-from bot.local_api import LocalBotApi
-from complaints.config import DigestSettings
-from complaints.deps import Deps, build_deps
-from complaints.digest.build import build_week, context
-from complaints.digest.weeks import BadWeek, Week
+from bureau.deps import Deps, build_deps
+from digest.build import build_week, context
+from digest.weeks import BadWeek, Week
+from foundation.settings import DigestSettings
+from simulator.bot_api import LocalBotApi
 from storage.models import Digest
-from tests.conftest import make_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
 STAFF = -100_2000_0001
@@ -104,9 +104,7 @@ def test_missed_weeks_are_built_on_the_next_start_and_done_weeks_never_again(dep
         assert weeks_due(session, deps.settings, FRIDAY) == []
 
 
-async def test_the_job_catches_up_and_sends_each_week_once(
-    staff_deps: Deps, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_job_catches_up_and_sends_each_week_once(staff_deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(digest_job, "utcnow", lambda: FRIDAY)
     _built(staff_deps, Week(2026, 45))
     with staff_deps.sessions.begin() as session:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_settings
-from tests.support.stack import Driver, RunningStack, free_port, running_stack
+from app.local_stack import Driver, RunningStack, free_port, make_settings, running_stack, second_bot
 
 _user_ids = itertools.count(700_000_001)
 STAFF_CHAT_ID = -100_1000_0001
@@ -46,5 +45,20 @@ async def stack(e2e_dir: Path) -> AsyncIterator[RunningStack]:
 def new_driver(stack: RunningStack) -> Iterator[type[Driver]]:
     def make(name: str = "司机") -> Driver:
         return Driver(stack.api, next(_user_ids), name)
+
+    yield make  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+async def stack_without_staff(stack: RunningStack) -> AsyncIterator[RunningStack]:
+    """The same product deployed without a staff group (no STAFF_CHAT_ID, no supervisors' chat)."""
+    async with second_bot(stack, staff_chat_id=None, supervisor_chat_id=None) as other:
+        yield other
+
+
+@pytest.fixture
+def driver_without_staff(stack_without_staff: RunningStack) -> Iterator[type[Driver]]:
+    def make(name: str = "司机") -> Driver:
+        return Driver(stack_without_staff.api, next(_user_ids), name)
 
     yield make  # type: ignore[misc]

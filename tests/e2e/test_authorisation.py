@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.local_stack import Driver, RunningStack, texts
 from bot import texts as bot_texts
-from bot.staff_commands import REFUSED
+from bot.staff.commands import REFUSED
 from storage.models import Case, CaseEvent, Conversation, LedgerEntry, LedgerItem
 from tests.e2e.conftest import STAFF_CHAT_ID
 from tests.e2e.test_staff_desk import case_row, file_complaint, staff, topic_of, wait_for
-from tests.support.stack import Driver, RunningStack, texts
 
 ANSWER = "/answer 事实：已核实。\n依据：《道路运输条例》第三十四条。\n结果：已督促整改。"
 # staff commands of a case: every one of them is refused to a non-member, in the case's topic
@@ -54,7 +54,7 @@ def case_state(stack: RunningStack, number: str) -> dict[str, Any]:
     with stack.deps.sessions() as session:
         conversation = session.get(Conversation, case.conversation_id)
         assert conversation is not None
-        return state | {"mode": conversation.mode, "handoff_case_id": conversation.handoff_case_id}
+        return state | {"mode": conversation.mode, "focus_case_id": conversation.focus_case_id}
 
 
 def events(stack: RunningStack, number: str) -> list[tuple[str, str, str | None]]:

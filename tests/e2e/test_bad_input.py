@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from complaints.clock import utcnow
-from storage.models import Conversation, InboundUpdate, Message, UpdateStatus
-from tests.support.stack import Driver, RunningStack, texts
+from app.local_stack import Driver, RunningStack, texts
+from foundation.clock import utcnow
+from foundation.enums import UpdateStatus
+from storage.models import Conversation, InboundUpdate, Message
 
 
 def raw_text_update(user_id: int, message_id: int, text: str) -> dict[str, Any]:

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
+from app.local_stack import Driver, RunningStack
+from foundation.enums import UpdateStatus
 from storage import conversations as convs
-from storage.models import InboundUpdate, UpdateStatus
+from storage.models import InboundUpdate
 from tests.e2e.test_privacy_requests import _rasa_sender
 from tests.e2e.test_staff_desk import wait_for
-from tests.support.stack import Driver, RunningStack
 
 
 def _fail_once(monkeypatch: pytest.MonkeyPatch, name: str) -> list[str]:

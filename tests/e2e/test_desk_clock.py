@@ -6,13 +6,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.desk import StaffDesk
+from app.local_stack import Driver, RunningStack
 from bot.desk_jobs import DeskClock
-from complaints.clock import utcnow
-from storage.models import Case, CaseReminder, CaseState
+from bot.outbox import Outbox
+from bot.staff_group import StaffGroup
+from foundation.clock import utcnow
+from foundation.enums import CaseState
+from storage.models import Case, CaseReminder
 from tests.e2e.conftest import STAFF_CHAT_ID, SUPERVISOR_CHAT_ID
 from tests.e2e.test_staff_desk import file_complaint, topic_of
-from tests.support.stack import Driver, RunningStack
 
 
 def _set(stack: RunningStack, number: str, **values: object) -> None:
@@ -24,7 +26,8 @@ def _set(stack: RunningStack, number: str, **values: object) -> None:
 
 def _clock(stack: RunningStack) -> DeskClock:
     assert stack.application is not None
-    return DeskClock(StaffDesk(stack.deps, stack.application.bot))
+    bot = stack.application.bot
+    return DeskClock(StaffGroup(stack.deps, bot, Outbox(stack.deps, bot)))
 
 
 def _posts(stack: RunningStack, chat: int, thread: int | None, words: str) -> list[str]:

@@ -8,14 +8,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.staff_commands import REFUSED
-from complaints.clock import utcnow
-from complaints.digest.build import build_week, context
-from complaints.digest.importer import import_file
-from complaints.digest.weeks import Week
-from storage.models import Case, ComplaintRecord, LedgerItem, LedgerState
+from app.local_stack import Driver, RunningStack
+from bot.staff.commands import REFUSED
+from digest.build import build_week, context
+from digest.importer import import_file
+from digest.weeks import Week
+from foundation.clock import utcnow
+from foundation.enums import LedgerState
+from storage.models import Case, ComplaintRecord, LedgerItem
+from tests.e2e.conftest import SUPERVISOR_CHAT_ID
 from tests.e2e.test_staff_desk import file_complaint, staff
-from tests.support.stack import Driver, RunningStack
 
 
 async def test_the_catch_up_run_posts_the_last_weeks_digest_to_the_staff_group(stack: RunningStack) -> None:
@@ -44,7 +46,9 @@ async def test_a_drivers_complaint_is_stored_for_the_digest_with_its_embedding(
 async def test_staff_keep_the_ledger_with_commands(stack: RunningStack, tmp_path: Path) -> None:
     rows = [
         {"id": f"e2e-{n}", "text": text, "time": "2026-10-01 10:00", "phone": f"1391111000{n}"}
-        for n, text in enumerate(["乳山口站称重不准 差了一吨多", "乳山口超限站的磅不准", "乳山口站地磅偏重", "乳山口检测站称重有问题"])
+        for n, text in enumerate(
+            ["乳山口站称重不准 差了一吨多", "乳山口超限站的磅不准", "乳山口站地磅偏重", "乳山口检测站称重有问题"]
+        )
     ]
     path = tmp_path / "letters.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
@@ -61,12 +65,16 @@ async def test_staff_keep_the_ledger_with_commands(stack: RunningStack, tmp_path
     assert "待填报" in listing["text"]
     await outsider.say(None, f"/xiaohao {number} 我来销号")
     await member.wait_posted(None, REFUSED)
-    await member.say(None, f"/xiaohao {number}")
-    await member.wait_posted(None, "销号需要写明整改情况")
+    await member.say(None, f"/xiaohao {number} 已整改")
+    await member.wait_posted(None, "销号需要督办人员操作")  # staff fill in measures; supervisors close items
+    chief = staff(stack, "王科长")
+    stack.api.set_member_status(SUPERVISOR_CHAT_ID, chief.user_id, "member")
+    await chief.say(None, f"/xiaohao {number}")
+    await chief.wait_posted(None, "销号需要写明整改情况")
     await member.say(None, f"/measures {number} 每日开秤前校准并公示检定证书")
     await member.wait_posted(None, f"{number} 的整改措施已记录")
-    await member.say(None, f"/xiaohao {number} 地磅已由计量所重新检定，复称一致")
-    await member.wait_posted(None, f"✅ {number}")
+    await chief.say(None, f"/xiaohao {number} 地磅已由计量所重新检定，复称一致")
+    await chief.wait_posted(None, f"✅ {number}")
     with stack.deps.sessions() as session:
         item = session.scalars(select(LedgerItem).where(LedgerItem.number == number)).one()
         assert item.state is LedgerState.closed and item.close_note == "地磅已由计量所重新检定，复称一致"

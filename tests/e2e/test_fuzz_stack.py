@@ -1,7 +1,7 @@
 """Random and broken Telegram updates through the running stack: none is left pending, none half-stored, no
 unhandled error, and the bot still answers a driver afterwards.
 
-The updates come from tests/fuzz/test_fuzz_updates.py: drivers' private chats (texts of any kind, media,
+The updates come from tests/fuzz/strategies.py and garbling.py: drivers' private chats (texts of any kind, media,
 locations, contacts, stickers, buttons, edits), the staff group (staff commands with random arguments, by
 members and by outsiders, in a case's topic, in a topic of no case and in the general thread), other
 groups, channels, membership changes, kinds the bot does not know, and the same updates broken.
@@ -23,24 +23,24 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from telegram import Update
 
+from app.local_stack import Driver, RunningStack, StaffMember, texts
 from bot.updates import classify
-from storage.models import InboundUpdate, Message, UpdateStatus
+from foundation.enums import UpdateStatus
+from storage.models import InboundUpdate, Message
 from tests.e2e.conftest import STAFF_CHAT_ID
 from tests.e2e.test_staff_desk import case_row, file_complaint, topic_of, wait_for
-from tests.fuzz.test_fuzz_updates import (
-    BOT,
-    FUZZ,
+from tests.fuzz.garbling import garbled
+from tests.fuzz.strategies import (
     FUZZ_DRIVERS,
     FUZZ_OUTSIDERS,
     FUZZ_STAFF,
     World,
     drivers_updates,
-    garbled,
     short_text,
     staff_group_updates,
     update_bodies,
 )
-from tests.support.stack import Driver, RunningStack, StaffMember, texts
+from tests.fuzz.test_fuzz_updates import BOT, FUZZ
 
 SETTLE_SECONDS = 30.0
 # errors the bot logs on purpose for input it cannot read (and keeps, marked failed)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import re
 
+from app.local_stack import Driver, RunningStack, last_with_buttons, texts
 from tests.e2e.test_staff_desk import staff, topic_of
-from tests.support.stack import Driver, RunningStack, last_with_buttons, texts
 
 CASE_NUMBER = re.compile(r"TS-\d{4}-\d{6}")
 
 
-async def test_a_close_call_offers_the_likely_questions_and_the_pick_is_answered(new_driver) -> None:
+async def test_a_close_call_offers_the_likely_questions_and_the_pick_is_answered(
+    stack: RunningStack, new_driver
+) -> None:
     driver: Driver = new_driver()
-    replies = await driver.say("罚款15天内不交会怎样")
+    replies = await driver.say("罚款15天内不交会怎样")  # a transport fine, or a traffic-police one?
     said = texts(replies)
-    if "哪一个" in said:  # not sure enough to answer outright: the driver picks
+    if "哪一个" in said:  # not sure enough to answer outright: the driver picks the transport fine
         buttons = last_with_buttons(replies)
-        first = buttons["reply_markup"]["inline_keyboard"][0][0]["text"]
-        said = texts(await driver.press(buttons, first))
+        entry = next(e for e in stack.deps.legal.entries if e.id == "fine_payment_deadline")
+        said = texts(await driver.press(buttons, entry.questions[0][:40]))
     assert "依据：《中华人民共和国行政处罚法》" in said and "<blockquote>" in said and "人工" in said
 
 
@@ -66,3 +68,18 @@ async def test_medicine_at_a_named_station_goes_to_its_duty_officer_who_confirms
     await driver._collect(timeout=5)  # the consent question
     told = "\n".join(str(m.get("text")) for m in stack.api.sent(driver.user_id))
     assert "乳山口交通运输执法站值班人员已确认" in told
+
+
+async def test_who_pays_the_fine_of_a_company_registered_truck_is_answered_not_made_a_complaint(new_driver) -> None:
+    """Issue 13: this question used to open a complaint form."""
+    driver: Driver = new_driver()
+    said = texts(await driver.say("车挂靠在运输公司名下，被罚了款，罚款该谁交？"))
+    assert "依据：《" in said and "<blockquote>" in said, said
+    assert not CASE_NUMBER.search(said) and "事情发生在哪里" not in said  # no case, no complaint form
+
+
+async def test_a_question_about_the_tow_fee_standard_opens_no_roadside_case(new_driver) -> None:
+    """Issue 13: this question used to open a roadside-service case."""
+    driver: Driver = new_driver()
+    said = texts(await driver.say("高速上拖车收费有没有官方标准？"))
+    assert "依据：《" in said and not CASE_NUMBER.search(said), said

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.support.stack import Driver, RunningStack
+from app.local_stack import Driver, RunningStack
 
 
 async def test_a_429_is_waited_out_and_the_reply_arrives_once(stack: RunningStack, new_driver) -> None:

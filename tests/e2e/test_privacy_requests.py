@@ -7,11 +7,11 @@ import json
 
 from sqlalchemy import create_engine, func, select, text
 
+from app.local_stack import Driver, RunningStack, last_with_buttons, texts
 from bot import texts as bot_texts
 from storage.models import Conversation, Message, ReporterIdentity
-from tests.e2e.conftest import STAFF_CHAT_ID
+from tests.e2e.conftest import STAFF_CHAT_ID, SUPERVISOR_CHAT_ID
 from tests.e2e.test_staff_desk import case_row, file_complaint, staff, topic_of, wait_for
-from tests.support.stack import Driver, RunningStack, last_with_buttons, texts
 
 
 def _rasa_sender(stack: RunningStack, user_id: int) -> str:
@@ -128,11 +128,15 @@ async def test_staff_handle_a_written_request_export_to_themselves_and_erasure(s
     data = json.loads(stack.api.file_bytes(documents[0]["message"]["document"]["file_id"]))
     assert data["cases"][0]["number"] == number
     assert not [m for m in stack.api.sent(STAFF_CHAT_ID) if m["method"] == "sendDocument" and number in str(m)]
-    # erasure needs the source of the request; the open case keeps its data until it is closed
-    await clerk.say(topic, "/erasedata")
-    await clerk.wait_posted(topic, "请写明申请来源")
+    # erasure is for supervisors and needs the source of the request; the open case keeps its data until closed
     await clerk.say(topic, "/erasedata 驾驶员11月27日来电申请")
-    await clerk.wait_posted(topic, "办结后")
+    await clerk.wait_posted(topic, "需要督办人员操作")
+    chief = staff(stack, "王科长")
+    stack.api.set_member_status(SUPERVISOR_CHAT_ID, chief.user_id, "member")
+    await chief.say(topic, "/erasedata")
+    await chief.wait_posted(topic, "请写明申请来源")
+    await chief.say(topic, "/erasedata 驾驶员11月27日来电申请")
+    await chief.wait_posted(topic, "办结后")
     assert case_row(stack, number).state.value != "已办结"
     with stack.deps.sessions() as session:
         reporter = session.scalars(

@@ -6,9 +6,10 @@ import asyncio
 
 from sqlalchemy import select
 
+from app.local_stack import Driver, RunningStack, texts
 from bot import texts as bot_texts
-from storage.models import InboundUpdate, UpdateStatus
-from tests.support.stack import Driver, RunningStack, texts
+from foundation.enums import UpdateStatus
+from storage.models import InboundUpdate
 
 
 async def test_messages_wait_for_rasa_and_are_answered_once_in_order(stack: RunningStack, new_driver) -> None:
@@ -31,7 +32,7 @@ async def test_messages_wait_for_rasa_and_are_answered_once_in_order(stack: Runn
         await driver.expect_silence(1.0)  # told once, not once per message
     finally:
         await stack.stack.start_rasa()
-    answers = await driver._collect(timeout=30.0, quiet=2.0)
+    answers = await driver._collect(timeout=60.0, quiet=2.0)
     joined = texts(answers)
     assert joined.index("第三十三条") < joined.index("十五日内")
     assert joined.count("第三十三条") == 1
@@ -50,7 +51,7 @@ async def test_messages_wait_for_the_action_server_and_are_answered_once(stack: 
         await driver.expect_silence(1.0)
     finally:
         await stack.stack.start_actions()
-    answers = texts(await driver._collect(timeout=30.0, quiet=2.0))
+    answers = texts(await driver._collect(timeout=60.0, quiet=2.0))
     assert bot_texts.NOT_UNDERSTOOD_NOW not in answers
     assert answers.strip()
     with stack.deps.sessions() as session:

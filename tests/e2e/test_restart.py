@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
+from app.local_stack import Driver, RunningStack, texts
 from bot.inbox_bot import InboxBot
-from tests.support.stack import Driver, RunningStack, texts
 
 
 async def test_stored_but_unanswered_messages_are_answered_after_a_restart(stack: RunningStack, new_driver) -> None:
@@ -27,4 +27,4 @@ async def test_stored_but_unanswered_messages_are_answered_after_a_restart(stack
         InboxBot("1:x", sessions=stack.deps.sessions).store_batch([update])
     finally:
         await stack.start_bot()
-    assert "十五日内" in texts(await driver._collect(timeout=20.0))
+    assert "十五日内" in texts(await driver._collect(timeout=60.0))

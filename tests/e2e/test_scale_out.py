@@ -13,10 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from storage.models import Conversation, InboundUpdate, Message, ReporterIdentity, UpdateStatus
-from tests.conftest import fresh_postgres_database, make_settings
+from app.local_stack import Driver, free_port, make_settings
+from foundation.enums import UpdateStatus
+from storage.models import Conversation, InboundUpdate, Message, ReporterIdentity
+from tests.conftest import fresh_postgres_database
 from tests.support.scale import WEBHOOK_SECRET, ScaledStack, scaled_stack, start_worker
-from tests.support.stack import Driver, free_port
 
 STAFF_CHAT_ID = -100_2000_0001
 _user_ids = itertools.count(720_000_001)

@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from complaints.deps import Deps
+from bot.staff.errors import desk_error_text
+from bureau.deps import Deps
+from foundation.enums import CaseKind, CaseState
 from storage import conversations as convs
 from storage import desk
 from storage.cases import NewCase, create_case
-from storage.models import Case, CaseEvent, CaseKind, CaseState
+from storage.errors import ErrorCode
+from storage.models import Case, CaseEvent
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # Friday 10:00 in Shanghai
 CLERK = desk.Actor.staff(5001, "张科员")
@@ -22,11 +25,16 @@ def _case(deps: Deps, user_id: int, avoid: str | None = None) -> int:
     with deps.sessions.begin() as session:
         conversation = convs.conversation_for(session, convs.TelegramPerson(user_id, user_id, "李四", None))
         new = NewCase(
-            CaseKind.complaint, "局政策法规科", "执法行为", conversation.reporter_id, conversation.id,
-            "执法人员态度差", {}, avoid_unit=avoid,
+            CaseKind.complaint,
+            "局政策法规科",
+            "执法行为",
+            conversation.reporter_id,
+            conversation.id,
+            "执法人员态度差",
+            {},
+            avoid_unit=avoid,
         )
         case = create_case(session, new, deps.calendar, NOW)
-        desk.hand_to_staff(conversation, case)
         return case.id
 
 
@@ -44,8 +52,10 @@ def _answered(deps: Deps, case_id: int) -> None:
 def test_a_complaint_about_a_unit_cannot_be_assigned_to_it(deps: Deps) -> None:
     case_id = _case(deps, 3001, avoid="市交通运输综合执法大队")
     units = deps.routing.units
-    with pytest.raises(desk.AvoidanceViolation, match="回避"):
+    with pytest.raises(desk.AvoidanceViolation) as refused:
         _apply(deps, case_id, lambda s, c: desk.assign(s, c, "市交通运输综合执法大队", units, CLERK, NOW))
+    assert refused.value.code is ErrorCode.avoidance
+    assert desk_error_text(refused.value) == "本案投诉的是市交通运输综合执法大队，按回避规定不能交由该单位办理。"
     _apply(deps, case_id, lambda s, c: desk.assign(s, c, "局政工科", units, CLERK, NOW))
     with deps.sessions() as session:
         case = session.get(Case, case_id)
@@ -55,8 +65,9 @@ def test_a_complaint_about_a_unit_cannot_be_assigned_to_it(deps: Deps) -> None:
 
 def test_closing_needs_an_answer_and_two_staff_closing_at_once_give_one_close(deps: Deps) -> None:
     case_id = _case(deps, 3002)
-    with pytest.raises(desk.DeskError, match="/answer"):
+    with pytest.raises(desk.DeskError) as refused:
         _apply(deps, case_id, lambda s, c: desk.close(s, c, CLERK, deps.calendar, NOW))
+    assert refused.value.code is ErrorCode.answer_first
     _answered(deps, case_id)
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
@@ -76,7 +87,9 @@ def test_closing_needs_an_answer_and_two_staff_closing_at_once_give_one_close(de
         thread.join()
     assert sorted(outcomes) == ["closed", "conflict"]
     with deps.sessions() as session:
-        closes = len(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == "closed")).all())
+        closes = len(
+            session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id, CaseEvent.action == "closed")).all()
+        )
         case = session.get(Case, case_id)
         assert closes == 1 and case is not None and case.return_visit_due is not None
 
@@ -115,5 +128,6 @@ def test_merged_cases_point_to_their_target_and_cannot_be_answered(deps: Deps) -
         assert case is not None and target is not None
         desk.merge(session, case, target, CLERK, NOW)
         assert [c.id for c in desk.merged_into(session, target)] == [second]
-    with pytest.raises(desk.StateConflict, match="合并"):
+    with pytest.raises(desk.StateConflict) as refused:
         _answered(deps, second)
+    assert desk_error_text(refused.value) == "案件当前状态为“合并”，不能答复。"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.inbox_bot import InboxBot
-from complaints.deps import Deps
-from storage.models import InboundUpdate, UpdateStatus
+from bureau.deps import Deps
+from foundation.enums import UpdateStatus
+from storage.models import InboundUpdate
 
 
 def message_update(update_id: int, text: str = "你好") -> dict:

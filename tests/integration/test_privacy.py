@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from complaints.deps import Deps
+from bureau.deps import Deps
 from storage import conversations as convs
 from storage import desk
 from storage.cases import NewCase, create_case
@@ -160,3 +160,50 @@ def test_an_export_holds_what_is_stored_about_the_person(deps: Deps) -> None:
     assert data["cases"][0]["fields"]["plate"] == "粤B12345"
     assert any(m["text"] == PERSONAL for m in data["messages"])
     assert data["attachments"][0]["kind"] == "photo"
+
+
+CHATLESS = [
+    # the driver blocks the bot (Telegram sends it with the chat, but a malformed one may miss it)
+    {"update_id": 9001, "my_chat_member": {"from": {"id": 4301, "first_name": "张师傅"}, "date": 1}},
+    # a reaction counted anonymously, and one from the driver
+    {"update_id": 9002, "message_reaction_count": {"date": 1, "reactions": []}},
+    {"update_id": 9003, "message_reaction": {"user": {"id": 4301, "first_name": "张师傅"}, "date": 1}},
+    # not an update at all
+    {"update_id": 9004, "unknown": {"text": "张师傅 13812345678", "from": {"id": 4301}}},
+]
+
+
+def _chatless_updates(deps: Deps, at: datetime) -> None:
+    with deps.sessions.begin() as session:
+        store_updates(session, CHATLESS)
+        session.execute(
+            InboundUpdate.__table__.update()
+            .where(InboundUpdate.update_id >= 9001)
+            .values(status=UpdateStatus.done, received_at=at, chat_id=None)
+        )
+
+
+def _chatless_payloads(deps: Deps) -> list[dict]:
+    with deps.sessions() as session:
+        return list(session.scalars(select(InboundUpdate.payload).where(InboundUpdate.update_id >= 9001)))
+
+
+def test_updates_without_a_chat_are_slimmed_by_the_retention_job(deps: Deps) -> None:
+    _chatless_updates(deps, FILED)
+    with deps.sessions.begin() as session:
+        report = apply_retention(session, FILED + timedelta(days=31), days=365)
+    assert report.raw_updates == len(CHATLESS)
+    assert _chatless_payloads(deps) == [{}] * len(CHATLESS)
+
+
+def test_an_erasure_takes_the_persons_updates_without_a_chat(deps: Deps) -> None:
+    case_id, reporter_id = _file(deps, 4301, FILED)
+    _close(deps, case_id, FILED + timedelta(days=1))
+    _chatless_updates(deps, FILED + timedelta(days=2))  # recent: the retention job would keep them a month
+    with deps.sessions.begin() as session:
+        reporter = session.get(Reporter, reporter_id)
+        assert reporter is not None
+        erase_reporter(session, reporter, FILED + timedelta(days=3))
+    left = _chatless_payloads(deps)
+    assert all("4301" not in str(p) and "13812345678" not in str(p) for p in left)
+    assert {"update_id": 9002, "message_reaction_count": {"date": 1, "reactions": []}} in left  # nobody's

@@ -14,16 +14,15 @@ from telegram import Update
 from telegram.error import NetworkError
 from telegram.ext import ExtBot
 
+from app.local_stack import free_port, make_settings
 from bot.inbox_bot import InboxBot
 from bot.webhook import SECRET_HEADER, WebhookServer
-from complaints.config import Webhook
-from complaints.deps import Deps, build_deps
+from bureau.deps import Deps, build_deps
+from foundation.settings import Webhook
 from storage.inbox import flooding, store_updates
 from storage.locks import ChatLocks, Leadership
 from storage.models import InboundUpdate
-from tests.conftest import make_settings
 from tests.integration.test_inbox_bot import message_update
-from tests.support.stack import free_port
 
 SECRET = "integration-secret"
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.app import build_application, leader_only
+from app.builder import build_application, leader_only
 from bot.retention_job import JOB_ID, RetentionJob
-from complaints.deps import Deps
+from bureau.deps import Deps
 from storage.locks import Leadership
 from storage.models import Case
 from tests.integration.test_privacy import FILED, _close, _file

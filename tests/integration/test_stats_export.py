@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import openpyxl
 from sqlalchemy.orm import Session
 
-from complaints.deps import Deps
-from complaints.export import export_ledger
-from complaints.stats import DEFINITIONS, StatsReport, build_report, compute_rates, render_html, render_text
+from bureau.deps import Deps
+from bureau.export import export_ledger
+from bureau.stats import DEFINITIONS, StatsReport, build_report, compute_rates, render_html, render_text
+from foundation.enums import CaseKind, CaseState
 from storage import conversations as convs
 from storage.cases import NewCase, create_case
-from storage.models import Case, CaseKind, CaseState
+from storage.models import Case
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE = "局综合运输科"

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from complaints.deps import Deps
+from bureau.deps import Deps
+from foundation.enums import CaseKind, CaseState
 from storage import conversations as convs
-from storage.cases import CaseNotFound, NewCase, case_for_reporter, create_case, recent_cases
+from storage.cases import CaseNotFound, NewCase, case_for_reporter, cases_for_status, create_case
 from storage.inbox import begin_attempt, finish_update, pending_for_chat, store_updates
-from storage.models import CaseEvent, CaseKind, CaseState, Reporter, ReporterIdentity
+from storage.models import CaseEvent, Reporter, ReporterIdentity
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Friday
 
@@ -66,7 +67,7 @@ def test_deadlines_follow_working_days(deps: Deps) -> None:
     reporter, conversation = _driver(deps, 1003)
     _new_case(deps, reporter, conversation)
     with deps.sessions() as session:
-        (case,) = recent_cases(session, reporter)
+        (case,), _finished = cases_for_status(session, reporter)
         local = deps.settings.timezone
         assert case.handoff_due.astimezone(local).strftime("%m-%d %H:%M") == "11-27 12:00"
         assert case.first_feedback_due.astimezone(local).strftime("%m-%d") == "12-01"  # Fri + 2 working days

@@ -1,5 +1,5 @@
 """The scaled-out stack: PostgreSQL for our data and Rasa's tracker store, Redis lock store, several Rasa
-servers (balanced by the bot), several bot workers in webhook mode behind the proxy of bot.local_webhook."""
+servers (balanced by the bot), several bot workers in webhook mode behind the proxy of simulator.webhook_proxy."""
 
 from __future__ import annotations
 
@@ -14,18 +14,18 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import build_application, start_application, stop_application
+from app.builder import build_application, start_application, stop_application
+from app.local_stack import free_port, start_stack
+from app.stack import Stack
+from app.training import train
 from bot.inbox_bot import InboxBot
-from bot.local_api import LocalBotApi
-from bot.local_webhook import WebhookProxy
 from bot.webhook import WebhookServer
-from complaints.config import Settings, Webhook
-from complaints.deps import Deps, build_deps
-from complaints.model import train
-from complaints.stack import Stack
+from bureau.deps import Deps, build_deps
+from foundation.settings import Settings, Webhook
+from simulator.bot_api import LocalBotApi
+from simulator.webhook_proxy import WebhookProxy
 from storage.locks import Leadership
 from storage.migrate import upgrade
-from tests.support.stack import free_port, start_stack
 
 WEBHOOK_URL = "https://complaints.example.test/telegram/hook"
 WEBHOOK_SECRET = "test-webhook-secret_0123456789"

@@ -2,9 +2,11 @@
 
 import pytest
 
-from complaints.answers import STANDARD_RIGHTS, AnswerIncomplete, involves_penalty, parse_answer
-from complaints.config import PROJECT_ROOT
+from bureau.answers import STANDARD_RIGHTS, AnswerIncomplete, involves_penalty, parse_answer
+from foundation.settings import PROJECT_ROOT
 
+# the project's own copy of the official texts (the source of every quote); a clone alone has it
+LEGAL_TEXTS = PROJECT_ROOT / "content" / "legal_texts"
 STAFF_TEXT = "事实：经核查，当日过磅数据准确。\n依据：《超限运输车辆行驶公路管理规定》第三条。\n结果：维持原处理。"
 
 
@@ -18,8 +20,8 @@ def test_sections_are_split_and_rendered_in_order() -> None:
 def test_rights_are_added_when_a_penalty_is_involved_and_quote_the_real_articles() -> None:
     answer = parse_answer(STAFF_TEXT, penalty_involved=True)
     assert answer.rights == STANDARD_RIGHTS
-    review = (PROJECT_ROOT.parent / "shared" / "legal" / "07a_行政复议法_2023.md").read_text(encoding="utf-8")
-    litigation = (PROJECT_ROOT.parent / "shared" / "legal" / "07b_行政诉讼法_2017.md").read_text(encoding="utf-8")
+    review = (LEGAL_TEXTS / "07a_行政复议法_2023.md").read_text(encoding="utf-8")
+    litigation = (LEGAL_TEXTS / "07b_行政诉讼法_2017.md").read_text(encoding="utf-8")
     assert (
         "第二十条 公民、法人或者其他组织认为行政行为侵犯其合法权益的，可以自知道或者应当知道该行政行为之日起六十日内"
         in review

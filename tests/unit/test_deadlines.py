@@ -6,9 +6,10 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from complaints.deadlines import open_deadlines, reminder_stage, time_left_label
-from complaints.workdays import load_calendar
-from storage.models import CaseState
+from bot.desk_texts import topic_title
+from bureau.deadlines import open_deadlines, reminder_stage, time_left_label
+from foundation.enums import CaseKind, CaseState
+from foundation.workdays import load_calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 CALENDAR = load_calendar(TZ, None)
@@ -99,3 +100,11 @@ def test_urgent_cases_are_overdue_half_an_hour_after_nobody_took_them() -> None:
     (handoff, *_) = open_deadlines(c)
     assert reminder_stage(c, handoff, CALENDAR, at(2026, 10, 3, 2, 20)) is None
     assert reminder_stage(c, handoff, CALENDAR, at(2026, 10, 3, 2, 31)) == "overdue"
+
+
+def test_topic_titles_name_no_place_a_driver_typed() -> None:
+    """Titles are listed to every member of the staff group and kept by Telegram after retention."""
+    typed = case(fields={"place": "张师傅家楼下 幸福小区3栋"}, category="收费", number="TS-2026-000001")
+    typed.kind = CaseKind.complaint
+    title = topic_title(typed, None, CALENDAR, at(2026, 9, 30, 15, 0))  # type: ignore[arg-type]
+    assert "幸福小区" not in title and "张师傅" not in title and "收费" in title

@@ -1,11 +1,13 @@
 """Staff never see where a driver's photo was taken: GPS and camera metadata are gone."""
 
 import io
+import time
 
 import pytest
 from PIL import Image
 
-from complaints.images import NotAnImage, strip_metadata
+from foundation.images import MAX_BYTES, ImageTooLarge, NotAnImage, looks_like_image, strip_metadata
+from tests.support.images import heic_file, png_bomb
 
 GPS_IFD = 0x8825
 
@@ -42,3 +44,25 @@ def test_png_and_large_pictures_become_bounded_jpegs() -> None:
 def test_bytes_that_are_not_a_picture_are_refused() -> None:
     with pytest.raises(NotAnImage):
         strip_metadata(b"%PDF-1.4 not a photo")
+
+
+def test_a_picture_bomb_is_refused_from_its_header_without_decoding() -> None:
+    bomb = png_bomb()
+    assert len(bomb) < 1024 * 1024  # small on disk: 13,300 × 13,300 pixels, 530 MB once decoded
+    started = time.perf_counter()
+    with pytest.raises(ImageTooLarge):
+        strip_metadata(bomb)
+    assert time.perf_counter() - started < 0.5  # read from the header, not decoded
+
+
+def test_too_many_bytes_are_refused_unread() -> None:
+    with pytest.raises(ImageTooLarge):
+        strip_metadata(b"\xff\xd8\xff" + b"\x00" * (MAX_BYTES + 1))
+
+
+def test_an_iphone_heic_sent_as_a_file_is_known_as_a_picture_that_cannot_be_cleaned() -> None:
+    heic = heic_file()
+    assert looks_like_image(heic)  # so it is never forwarded as a plain file, GPS and all
+    with pytest.raises(NotAnImage):
+        strip_metadata(heic)
+    assert not looks_like_image(b"%PDF-1.4 a real document")

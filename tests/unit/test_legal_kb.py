@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from complaints.config import PROJECT_ROOT
-from complaints.legal_kb import DISCLAIMER, LegalDataError, load_kb
-from complaints.referrals import load_referrals
+from bureau.legal_kb import DISCLAIMER, Decision, LegalDataError, decide, load_kb
+from bureau.referrals import load_referrals
+from foundation.settings import PROJECT_ROOT, load_settings
 
-DATA = PROJECT_ROOT / "data"
+DATA = PROJECT_ROOT / "content"
 REFERRALS = load_referrals(DATA / "referrals.yml")
-KB = load_kb(DATA / "legal", DATA / "legal_texts", set(REFERRALS))
-SHARED = Path(os.environ.get("LEGAL_TEXTS_DIR") or PROJECT_ROOT.parent / "shared" / "legal")
+# embeddings of the entries and of the fixed test phrasings are kept where the application keeps them
+KB = load_kb(DATA / "legal", DATA / "legal_texts", set(REFERRALS), load_settings().embedding_cache)
+# the official texts beside a checkout of the whole workspace; a clone alone has only its copy (the check skips)
+SHARED = Path(os.environ.get("LEGAL_TEXTS_DIR") or PROJECT_ROOT.parent / "shared" / "legal")  # skip if absent
 ENTRY = """entries:
   - id: sample
     topic: 测试
@@ -54,11 +56,11 @@ def test_the_legal_texts_in_the_repository_are_the_official_copies() -> None:
         assert (DATA / "legal_texts" / path.name).read_text(encoding="utf-8") == path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("entry", KB.entries, ids=lambda e: e.id)
-def test_each_phrasing_of_an_entry_retrieves_it(entry) -> None:  # type: ignore[no-untyped-def]
-    for question in entry.questions:
-        (best, _score), *_ = KB.ranked(question, 1)
-        assert best.id == entry.id, question
+def test_each_phrasing_of_an_entry_retrieves_it() -> None:
+    questions = [(q, e.id) for e in KB.entries for q in e.questions]
+    ranked = KB.ranked_many([q for q, _ in questions], 1)
+    missed = [(q, want, r[0][0].id) for (q, want), r in zip(questions, ranked, strict=True) if r[0][0].id != want]
+    assert missed == []
 
 
 @pytest.mark.parametrize(
@@ -69,18 +71,47 @@ def test_questions_the_base_does_not_cover_are_never_answered_outright(question:
 
 
 def test_held_out_phrasings_find_their_entry_and_wrong_answers_stay_rare() -> None:
-    """tests/legal/heldout.yml: 214 paraphrases written without seeing the entries' questions, 50 uncovered."""
+    """tests/legal/heldout.yml: 219 paraphrases written without seeing the entries' questions, 45 uncovered
+    (five questions first written as uncovered got entries later and are labelled with them now)."""
     held = yaml.safe_load((PROJECT_ROOT / "tests" / "legal" / "heldout.yml").read_text(encoding="utf-8"))
-    ranked = [([e.id for e, _ in KB.ranked(p["text"], 3)], p["entry"]) for p in held["paraphrases"]]
+    results = KB.ranked_many([p["text"] for p in held["paraphrases"]])
+    ranked = [([e.id for e, _ in r], p["entry"]) for r, p in zip(results, held["paraphrases"], strict=True)]
     top1 = sum(ids[0] == want for ids, want in ranked) / len(ranked)
     top3 = sum(want in ids for ids, want in ranked) / len(ranked)
-    decisions = [(KB.decide(p["text"]), p["entry"]) for p in held["paraphrases"]]
+    decisions = [(decide(r), p["entry"]) for r, p in zip(results, held["paraphrases"], strict=True)]
+    right = sum(d.kind == "answer" and d.entries[0].id == want for d, want in decisions) / len(decisions)
     wrong = sum(d.kind == "answer" and d.entries[0].id != want for d, want in decisions) / len(decisions)
-    uncovered = sum(KB.decide(q).kind == "answer" for q in held["unanswerable"]) / len(held["unanswerable"])
+    uncovered = sum(decide(r).kind == "answer" for r in KB.ranked_many(held["unanswerable"]))
+    uncovered /= len(held["unanswerable"])
     print(
         f"held-out: top-1 {top1:.2f}, top-3 {top3:.2f}, wrong outright {wrong:.2f}, uncovered answered {uncovered:.2f}"
     )
-    assert top1 >= 0.65 and top3 >= 0.88 and wrong <= 0.08 and uncovered <= 0.05
+    # measured 2026-12-03 (2,543 phrasings, two nearest per entry): top-1 0.89, top-3 0.98, right 0.71, wrong 0.02,
+    # uncovered 0.04
+    assert top1 >= 0.85 and top3 >= 0.95 and right >= 0.65 and wrong <= 0.05 and uncovered <= 0.08
+
+
+def test_the_rule_answers_a_clear_best_offers_close_ones_and_otherwise_says_so() -> None:
+    first, second, third = KB.entries[:3]
+    assert decide([(first, 0.9), (second, 0.7), (third, 0.6)]) == Decision("answer", (first,))
+    assert decide([(first, 0.9), (second, 0.88), (third, 0.6)]) == Decision("choose", (first, second))
+    assert decide([(first, 0.5), (second, 0.3)]).kind == "none"  # clearly ahead, but of nothing close enough
+    assert decide([(first, 0.50), (second, 0.49)]).kind == "none"  # close, and both far
+    assert decide([]).kind == "none"
+
+
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("车挂靠在运输公司名下，被罚了款，罚款该谁交？", "who_is_punished_guakao"),
+        ("高速上拖车收费有没有官方标准？", "highway_rescue_towing_fees"),
+        ("绿通车混装了别的货还能免费吗", "green_channel"),
+        ("在外地被罚了能回本地交吗", "pay_fine_other_city"),
+    ],
+)
+def test_questions_the_issue_names_are_answered_outright(question: str, entry: str) -> None:
+    decision = KB.decide(question)
+    assert decision.kind == "answer" and decision.entries[0].id == entry
 
 
 def test_an_answer_cites_its_article_says_what_to_do_and_offers_a_person() -> None:
@@ -121,3 +152,12 @@ def test_a_missing_field_and_a_duplicate_question_name_the_file_and_entry(tmp_pa
     )
     with pytest.raises(LegalDataError, match=r"b.yml: entries\[0\] \(other\): duplicate question"):
         load_kb(tmp_path, DATA / "legal_texts")
+
+
+def test_a_later_law_quoted_beside_the_rule_is_not_given_the_rules_date() -> None:
+    mixed = [e for e in KB.entries if len({b.source for b in e.basis}) > 1]
+    assert mixed, "some entries quote two laws"
+    for entry in mixed:
+        rendered = entry.render()
+        dated = sum(1 for b in entry.basis if b.source == entry.basis[0].source)
+        assert rendered.count(f"（{entry.effective}起施行）") == dated, entry.id

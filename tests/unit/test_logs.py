@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from complaints.logs import MaskingFormatter, mask
+from foundation.logs import MaskingFormatter, mask
 
 
 @pytest.mark.parametrize(

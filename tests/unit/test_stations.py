@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from complaints.config import PROJECT_ROOT
-from complaints.stations import (
+from bureau.stations import (
     KINDS,
     SERVICES,
     Directory,
@@ -19,9 +18,10 @@ from complaints.stations import (
     parse_hours,
     services_in,
 )
+from foundation.settings import PROJECT_ROOT
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-REAL_FILE = PROJECT_ROOT / "data" / "stations.yml"
+REAL_FILE = PROJECT_ROOT / "content" / "stations.yml"
 
 
 def station(

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from complaints.config import PROJECT_ROOT
-from complaints.warnings import WarningRules, WarningRulesError, load_warnings
+from bureau.warnings import WarningRules, WarningRulesError, load_warnings
+from foundation.settings import PROJECT_ROOT
 
-RULES = load_warnings(PROJECT_ROOT / "data" / "warnings.yml")
+RULES = load_warnings(PROJECT_ROOT / "content" / "warnings.yml")
 CASES = yaml.safe_load((Path(__file__).parent / "warnings_cases.yml").read_text(encoding="utf-8"))
 GRADES = {category.id: category.grade for category in RULES.categories}
 ALWAYS_CAUGHT = ("self_harm", "violence")
@@ -100,17 +100,18 @@ def test_the_untuned_holdout_is_reported() -> None:
 
 
 def test_the_blind_set_is_reported_not_tuned() -> None:
-    """Paraphrases the patterns were never shown: a record of how keyword rules generalise, not a target."""
+    """Paraphrases the patterns were never shown: not a target to tune on, but a floor well below what was
+    measured (recall 1.00, false alarms 0.00), so a change that breaks how the rules generalise fails."""
     recall, false_positive_rate = _report("blind")
-    assert 0 <= recall <= 1 and 0 <= false_positive_rate <= 1
+    assert recall >= 0.9 and false_positive_rate <= 0.1
 
 
 def test_the_second_untuned_set_is_reported_not_asserted() -> None:
-    """Written before the lexicon rules and never tuned on: its numbers are printed, not a pass mark."""
+    """Written before the lexicon rules and never tuned on: its numbers are printed, with a floor below them."""
     untuned = CASES["untuned_2"]
     assert len(untuned["positive"]) == 60 and len(untuned["negative"]) == 60
     recall, false_positive_rate = _report("untuned_2")
-    assert 0 <= recall <= 1 and 0 <= false_positive_rate <= 1
+    assert recall >= 0.9 and false_positive_rate <= 0.1  # measured 0.98 / 0.03: a floor, never tuned on
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from complaints.workdays import CalendarFileError, load_calendar
+from foundation.workdays import CalendarFileError, load_calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -1,0 +1,1 @@
+"""The supervisors' and staff's dashboard: cases, figures, weekly digests and the ledger, read-only."""
