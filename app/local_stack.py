@@ -78,6 +78,19 @@ class RunningStack:
         await stop_application(self.application)
         self.application = None
 
+    @asynccontextmanager
+    async def companions_paused(self) -> AsyncIterator[None]:
+        """Companion bots stopped meanwhile: they share this bot's database, so their catch-up would
+        otherwise answer this bot's stored updates through their own Bot API double."""
+        paused = list(self.companions)
+        for bot in paused:
+            await bot.stop_bot()
+        try:
+            yield
+        finally:
+            for bot in paused:
+                await bot.start_bot()
+
     async def use_database(self, database_url: str) -> None:
         """Move this bot, its companion bots and the action server to another app database (brought up to
         date first), as after a restore or a changed DATABASE_URL; Rasa and its tracker store stay as they are.

@@ -13,7 +13,11 @@ from storage.models import InboundUpdate
 
 
 async def test_messages_wait_for_rasa_and_are_answered_once_in_order(stack: RunningStack, new_driver) -> None:
-    driver: Driver = new_driver()
+    async with stack.companions_paused():  # their catch-up would take the waiting updates (same database)
+        await _wait_for_rasa(stack, new_driver())
+
+
+async def _wait_for_rasa(stack: RunningStack, driver: Driver) -> None:
     await stack.stack.stop_process("rasa")
     try:
         first = await stack.api.send_text(driver.user_id, "首违不罚是怎么规定的")
@@ -40,7 +44,11 @@ async def test_messages_wait_for_rasa_and_are_answered_once_in_order(stack: Runn
 
 async def test_messages_wait_for_the_action_server_and_are_answered_once(stack: RunningStack, new_driver) -> None:
     """Rasa answers nothing while its action server is down; that is a wait, not a failure of the message."""
-    driver: Driver = new_driver()
+    async with stack.companions_paused():
+        await _wait_for_the_action_server(stack, new_driver())
+
+
+async def _wait_for_the_action_server(stack: RunningStack, driver: Driver) -> None:
     await stack.stack.stop_process("actions")
     try:
         update_id = await stack.api.send_text(driver.user_id, "附近哪里有加水的服务站")

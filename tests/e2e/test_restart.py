@@ -10,6 +10,12 @@ from bot.inbox_bot import InboxBot
 
 async def test_stored_but_unanswered_messages_are_answered_after_a_restart(stack: RunningStack, new_driver) -> None:
     driver: Driver = new_driver()
+    async with stack.companions_paused():
+        await _restart_with_a_stored_update(stack, driver)
+        assert "十五日内" in texts(await driver._collect(timeout=60.0))
+
+
+async def _restart_with_a_stored_update(stack: RunningStack, driver: Driver) -> None:
     await stack.stop_bot()
     try:
         # what the bot had committed from getUpdates when it died, before any handler ran
@@ -27,4 +33,3 @@ async def test_stored_but_unanswered_messages_are_answered_after_a_restart(stack
         InboxBot("1:x", sessions=stack.deps.sessions).store_batch([update])
     finally:
         await stack.start_bot()
-    assert "十五日内" in texts(await driver._collect(timeout=60.0))
