@@ -110,8 +110,7 @@ class ValidateComplaintForm(FormValidationAction):
             return {"complaint_place": f"位置 {coordinates[0]}"}
         text = tracker.latest_message.get("text") or ""
         if _requested(tracker, "complaint_place") and not fields.is_only(text, entities, "time"):
-            body = fields.clean(text)  # the answer in the driver's own words
-            place = body if body and not body.startswith("/") else None
+            place = fields.answer_field(text)  # the driver's own words, or 不详
         else:
             place = fields.place_from_entities(entities)
         return {"complaint_place": place} if place else {}
@@ -124,7 +123,7 @@ class ValidateComplaintForm(FormValidationAction):
         text = tracker.latest_message.get("text") or ""
         entities = latest_entities(tracker)
         if _requested(tracker, "complaint_time") and not fields.is_only(text, entities, "station", "location"):
-            when = fields.answer_time(text)
+            when = fields.answer_field(text)
         else:
             when = fields.time_from_entities(entities)
         return {"complaint_time": when} if when else {}

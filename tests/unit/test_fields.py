@@ -31,8 +31,14 @@ def test_skip_words(text: str) -> None:
     assert fields.is_skip(text)
 
 
-def test_unknown_time_is_recorded_as_unknown() -> None:
-    assert fields.answer_time("记不清了") == "不详"
+@pytest.mark.parametrize("text", ["记不清了", "跳过", "没有", "不知道在哪", "说不清"])
+def test_a_skipped_or_unknown_place_or_time_is_kept_as_not_given(text: str) -> None:
+    assert fields.answer_field(text) == "不详"
+
+
+@pytest.mark.parametrize("text", ["无棣县收费站", "昨天晚上", "G309乳山段"])
+def test_a_place_or_time_answer_is_kept_in_the_drivers_words(text: str) -> None:
+    assert fields.answer_field(text) == text
 
 
 @pytest.mark.parametrize(

@@ -86,15 +86,15 @@ def test_held_out_phrasings_find_their_entry_and_wrong_answers_stay_rare() -> No
     print(
         f"held-out: top-1 {top1:.2f}, top-3 {top3:.2f}, wrong outright {wrong:.2f}, uncovered answered {uncovered:.2f}"
     )
-    # measured 2026-12-03 (2,543 phrasings, two nearest per entry): top-1 0.89, top-3 0.98, right 0.71, wrong 0.02,
-    # uncovered 0.04
-    assert top1 >= 0.85 and top3 >= 0.95 and right >= 0.65 and wrong <= 0.05 and uncovered <= 0.08
+    # measured 2026-12-03 evening (3,427 phrasings, two nearest per entry, close 0.02): top-1 0.92, top-3 1.00,
+    # right 0.81, wrong 0.04, uncovered 0.07
+    assert top1 >= 0.89 and top3 >= 0.97 and right >= 0.75 and wrong <= 0.06 and uncovered <= 0.09
 
 
 def test_the_rule_answers_a_clear_best_offers_close_ones_and_otherwise_says_so() -> None:
     first, second, third = KB.entries[:3]
     assert decide([(first, 0.9), (second, 0.7), (third, 0.6)]) == Decision("answer", (first,))
-    assert decide([(first, 0.9), (second, 0.88), (third, 0.6)]) == Decision("choose", (first, second))
+    assert decide([(first, 0.9), (second, 0.89), (third, 0.6)]) == Decision("choose", (first, second))
     assert decide([(first, 0.5), (second, 0.3)]).kind == "none"  # clearly ahead, but of nothing close enough
     assert decide([(first, 0.50), (second, 0.49)]).kind == "none"  # close, and both far
     assert decide([]).kind == "none"

@@ -105,14 +105,16 @@ async def test_filters_narrow_the_list(client: httpx.AsyncClient, seeded: Seeded
     assert n["overdue"] in await listed("overdue=1")
     assert n["closed"] not in await listed("overdue=1") and n["request"] not in await listed("overdue=1")
     assert await listed("from=2020-01-01&to=2020-01-31") == set()
-    recent = await listed("from=" + (await _today(client)))
+    recent = await listed("from=" + _day_of_the_urgent_case())
     assert n["urgent"] in recent and n["overdue"] not in recent
     bad = await client.get("/cases?from=11月1日&kind=nonsense")
     assert bad.status_code == 200 and "不是日期" in bad.text and "没有这种案件类型" in bad.text
 
 
-async def _today(client: httpx.AsyncClient) -> str:
-    return utcnow().astimezone(SHANGHAI).date().isoformat()
+def _day_of_the_urgent_case() -> str:
+    """The day (Shanghai) the urgent case was filed: an hour before the seeding, so just after midnight it is
+    yesterday, not today."""
+    return (utcnow() - timedelta(hours=2)).astimezone(SHANGHAI).date().isoformat()
 
 
 async def test_a_case_page_shows_the_timeline_and_the_pseudonym_never_the_identity_and_the_look_is_recorded(
