@@ -12,6 +12,7 @@ import argparse
 import hmac
 import logging
 import os
+import time
 from functools import partial
 from typing import Any
 
@@ -22,6 +23,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
+
+from bureau.deps import embed_knowledge
+from foundation.settings import load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,10 @@ def serve(port: int, host: str) -> None:
     token = os.environ.get("ACTION_SERVER_TOKEN") or ""
     if not token:
         raise NoActionToken("ACTION_SERVER_TOKEN is not set; refusing to start an open action server")
+    started = time.monotonic()
+    logger.info("Reading the legal knowledge base and routing examples (after a change: embedding them, 1-2 min)")
+    embed_knowledge(load_settings())  # before serving: /health says ready only when questions are answered at once
+    logger.info("Knowledge base ready (%.0f s)", time.monotonic() - started)
     loader = AppLoader(factory=partial(create_app, token))
     app = loader.load()
     app.prepare(host=host, port=port, workers=utils.number_of_sanic_workers())

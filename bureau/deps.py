@@ -50,6 +50,17 @@ def build_deps(settings: Settings) -> Deps:
     )
 
 
+def embed_knowledge(settings: Settings) -> None:
+    """Fill the embedding cache for the legal knowledge base and the routing examples (a start-up step).
+
+    They are embedded on first use otherwise: after staff change the knowledge base, the first driver's question
+    would wait a minute or more for 3,000 phrasings and time out. With the cache filled this reads files."""
+    data = settings.content_dir
+    referrals = set(load_referrals(data / "referrals.yml"))
+    load_kb(data / "legal", data / "legal_texts", referrals, settings.embedding_cache).embed_entries()
+    load_routing(data / "routing.yml", settings.embedding_cache, referrals).embed_examples()
+
+
 @cache
 def process_deps() -> Deps:
     """The dependencies of this process, built on first use (the action server has no main())."""

@@ -211,6 +211,11 @@ class LegalKb:
     def decide(self, question: str) -> Decision:
         return decide(self.ranked(question, 3))
 
+    def embed_entries(self) -> None:
+        """Embed the entries' questions and answers now (or read them from the cache) instead of at first use."""
+        self._questions.vectors()  # type: ignore[attr-defined]
+        self._answers.vectors()  # type: ignore[attr-defined]
+
     def by_code(self, code: str) -> LegalEntry | None:
         return next((entry for entry in self.entries if entry.code == code), None)
 

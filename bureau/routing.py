@@ -70,6 +70,10 @@ class RoutingTable:
         self._owners = np.array([i for i, c in enumerate(categories) for _ in c.examples])
         self._examples = SemanticIndex(tuple(e for c in categories for e in c.examples), embedding_cache)
 
+    def embed_examples(self) -> None:
+        """Embed the categories' examples now (or read them from the cache) instead of at first use."""
+        self._examples.vectors()
+
     def route(self, kind: str, text: str) -> Route:
         """The unit for a case of `kind` described by `text` (avoidance already applied to complaints)."""
         chosen = self._by_keyword(kind, text) or self._by_meaning(kind, text)
