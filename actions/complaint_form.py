@@ -123,6 +123,8 @@ class ValidateComplaintForm(FormValidationAction):
         text = tracker.latest_message.get("text") or ""
         entities = latest_entities(tracker)
         if _requested(tracker, "complaint_time") and not fields.is_only(text, entities, "station", "location"):
+            if fields.names_a_place_only(entities):
+                return {}  # "乳山检测站门口" answers where, not when: the form asks the time again
             when = fields.answer_field(text)
         else:
             when = fields.time_from_entities(entities)

@@ -91,6 +91,12 @@ def format_coordinates(latitude: float, longitude: float) -> str:
     return f"位置 {latitude:.5f}, {longitude:.5f}"
 
 
+def names_a_place_only(entities: Iterable[Mapping[str, Any]]) -> bool:
+    """The message names a place (a station, a road) and no time."""
+    listed = list(entities)
+    return bool(entity_values(listed, "station", "location")) and not entity_values(listed, "time")
+
+
 def is_only(text: str, entities: Iterable[Mapping[str, Any]], *names: str) -> bool:
     """The message is (almost) nothing but entities of these types, e.g. just a time."""
     body = clean(text)

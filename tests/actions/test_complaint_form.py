@@ -90,6 +90,17 @@ async def test_skipping_the_place_or_time_question_keeps_them_as_not_given() -> 
         assert await _extract(slot, "记不清了", "inform", asked) == {slot: "不详"}
 
 
+async def test_a_place_given_when_asked_the_time_is_not_taken_as_the_time() -> None:
+    form, dispatcher = ValidateComplaintForm(), CollectingDispatcher()
+    station = [{"entity": "station", "value": "乳山检测站", "start": 0, "end": 5}]
+    asked = {"requested_slot": "complaint_time", "complaint_place": "G309"}
+    place_answer = tracker("conv-1", "乳山检测站门口", "inform", slots=asked, entities=station)
+    assert await form.extract_complaint_time(dispatcher, place_answer, {}) == {}
+    time_too = [*station, {"entity": "time", "value": "昨天下午", "start": 7, "end": 11}]
+    answer = tracker("conv-1", "乳山检测站门口 昨天下午", "inform", slots=asked, entities=time_too)
+    assert await form.extract_complaint_time(dispatcher, answer, {}) == {"complaint_time": "乳山检测站门口 昨天下午"}
+
+
 async def test_a_driver_leaving_the_form_fills_nothing() -> None:
     asked = {"requested_slot": "complaint_place"}
     assert await _extract("complaint_place", "查进度", "check_status", asked) == {}
