@@ -52,6 +52,7 @@ class LegalEntry:
     next_steps: str
     referral: str | None = None
     to_complete: str | None = None
+    requires: tuple[str, ...] = ()  # words one of which the question must contain for the entry to score fully
 
     @property
     def code(self) -> str:
@@ -124,6 +125,10 @@ NEIGHBOURS = 2
 ANSWER_AT = 0.65
 CLOSE = 0.02
 CHOICES_AT = 0.55
+# an entry with `requires` words (the traffic police's twin of one of our entries: 交警罚款怎么交 beside 罚款怎么交)
+# loses this much when the question has none of them, so "罚款15天内不交会怎样", asked of a transport bureau, gets
+# our rule, and the police entry at most joins a choice
+MISSING_REQUIRED = 0.1
 
 
 def _stretch(cosines: np.ndarray) -> np.ndarray:
@@ -193,6 +198,15 @@ class LegalKb:
             LEXICAL_WEIGHT * self.lexical_scores(question)
             + QUESTION_WEIGHT * _stretch(by_question)
             + ANSWER_WEIGHT * _stretch(by_answer)
+            - MISSING_REQUIRED * self._missing_required(question)
+        )
+
+    def _missing_required(self, question: str) -> np.ndarray:
+        """1 for each entry whose `requires` words are all absent from the question, else 0."""
+        lowered = question.lower()
+        return np.array(
+            [bool(e.requires) and not any(w.lower() in lowered for w in e.requires) for e in self.entries],
+            dtype=np.float32,
         )
 
     def ranked(self, question: str, limit: int = 3, asked: Vectors | None = None) -> list[tuple[LegalEntry, float]]:
@@ -265,6 +279,7 @@ def _entry(raw: dict[str, Any], where: str, texts: LegalTexts) -> LegalEntry:
         next_steps=str(raw["next_steps"]).strip(),
         referral=str(raw["referral"]) if raw.get("referral") else None,
         to_complete=str(raw["to_complete"]).strip() if raw.get("to_complete") else None,
+        requires=tuple(map(str, raw.get("requires") or ())),
     )
 
 

@@ -91,6 +91,18 @@ def test_held_out_phrasings_find_their_entry_and_wrong_answers_stay_rare() -> No
     assert top1 >= 0.89 and top3 >= 0.97 and right >= 0.75 and wrong <= 0.06 and uncovered <= 0.09
 
 
+@pytest.mark.parametrize(
+    ("question", "entry"),
+    [
+        ("罚款15天内不交会怎样", "fine_payment_deadline"),  # asked of a transport bureau: our rule
+        ("交警罚款15天内不交会怎样", "police_fine_payment"),  # the police's fine: referred to 122
+    ],
+)
+def test_a_police_twin_needs_the_police_named(question: str, entry: str) -> None:
+    decision = KB.decide(question)
+    assert decision.kind == "answer" and decision.entries[0].id == entry
+
+
 def test_the_rule_answers_a_clear_best_offers_close_ones_and_otherwise_says_so() -> None:
     first, second, third = KB.entries[:3]
     assert decide([(first, 0.9), (second, 0.7), (third, 0.6)]) == Decision("answer", (first,))
