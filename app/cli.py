@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from app.cli_help import SubParsers, add_period, bilingual, command
-from app.services import SERVICE_COMMANDS
+from app.services_cli import SERVICE_COMMANDS
 from foundation.logs import configure_logging
 from foundation.settings import ConfigError, Settings, load_settings
 
@@ -35,7 +35,7 @@ EXAMPLES = """\
 def _parser() -> argparse.ArgumentParser:
     from app.digest_cli import add_commands
     from app.nlu_cli import add_commands as add_nlu_commands
-    from app.services import add_commands as add_service_commands
+    from app.services_cli import add_commands as add_service_commands
 
     parser = argparse.ArgumentParser(
         prog="complaints",
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "nlu":
         return _nlu(settings, args)
     if args.command in SERVICE_COMMANDS:
-        from app import services
+        from app import services_cli as services
 
         try:
             return services.run(settings, args)
