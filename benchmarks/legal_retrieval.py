@@ -22,7 +22,7 @@ import yaml
 
 from benchmarks.common import RESULTS_DIR, table, write_report
 from bureau import legal_kb
-from bureau.legal_kb import Decision, LegalEntry, LegalKb, decide, load_kb
+from bureau.legal_kb import Basis, Decision, LegalEntry, LegalKb, decide, load_kb
 from foundation.settings import PROJECT_ROOT, load_settings
 
 HELD_OUT = PROJECT_ROOT / "tests" / "legal" / "heldout.yml"
@@ -158,11 +158,14 @@ def held_out_report(kb: LegalKb) -> list[str]:
 
 
 def cites(entry: LegalEntry, item: dict) -> bool:
-    """An answer is right when its entry cites one of the expected articles, or makes the expected referral."""
+    """An answer is right when its entry cites one of the expected articles, or makes the expected referral.
+
+    A fact file's section is named with or without its note in brackets (二、受理范围 or 二、受理范围（…）)."""
     if "referral" in item:
         return (entry.referral or "").lower() == str(item["referral"]).lower()
-    cited = {(b.source, b.article) for b in entry.basis}
-    return any((e["source"], e["article"]) in cited for e in item.get("expect") or ())
+    cited = {(b.source, b.heading) for b in entry.basis}
+    expected = (Basis("", e["source"], str(e["article"]), "") for e in item.get("expect") or ())
+    return any((e.source, e.heading) in cited for e in expected)
 
 
 def independent_report(kb: LegalKb, path: Path) -> list[str]:
