@@ -70,7 +70,9 @@ class LegalEntry:
 
     def render(self, referral_channel: str | None = None) -> str:
         """The reasoned answer: the rule, its basis quoted, what the driver may do, and the caveat."""
-        lines = [escape(self.answer)]
+        # the question answered, in the entry's own words: a driver whose question the base only comes near sees
+        # at once that this answers a neighbouring one
+        lines = [f"关于“{escape(self.questions[0])}”：", escape(self.answer)]
         cited = self.basis[0].source if self.basis else None  # `effective` is the date of the rule cited first
         for basis in self.basis:
             article = escape(basis.heading)

@@ -149,9 +149,10 @@ def test_questions_the_issue_names_are_answered_outright(question: str, entry: s
     assert decision.kind == "answer" and decision.entries[0].id == entry
 
 
-def test_an_answer_cites_its_article_says_what_to_do_and_offers_a_person() -> None:
+def test_an_answer_names_its_question_cites_its_article_says_what_to_do_and_offers_a_person() -> None:
     entry = next(e for e in KB.entries if any(b.article == "第三十三条" for b in e.basis))
     text = entry.render()
+    assert text.startswith(f"关于“{entry.questions[0]}”：\n{entry.answer}")
     assert "第三十三条" in text and "<blockquote>" in text and "您可以：" in text and DISCLAIMER in text
 
 
