@@ -18,7 +18,7 @@ from actions.common import (
     refer_elsewhere,
     staff_group_on,
 )
-from actions.fields import entity_values
+from actions.fields import entity_values, is_only
 from actions.messages import case_markup, service_receipt
 from actions.stations import LOCATION_BUTTON, ask_for_location, asks_where, nearby_text
 from bureau.deadlines import station_promise
@@ -99,14 +99,15 @@ class ActionServiceRequest(Action):
         if station is not None and station.unit in deps().routing.units:
             route = Route(unit=station.unit, category="站点便民服务")
         confidence = latest_confidence(tracker) or 0.0
-        if len(text) < 2 or (route.category == "其他" and confidence < VAGUE_CONFIDENCE):
+        entities = latest_entities(tracker)
+        place_only = is_only(text, entities, "station", "location")  # "乳山检测站": where, but not what is needed
+        if len(text) < 2 or place_only or (route.category == "其他" and confidence < VAGUE_CONFIDENCE):
             # too vague to open a case on: ask what is needed rather than guess
             dispatcher.utter_message(
                 text="请说一下您需要什么帮助，例如“需要热水”“车坏在G309上了”“想约个法律咨询”。",
                 buttons=SERVICE_BUTTONS,
             )
             return [SlotSet("unclear_text", None)]
-        entities = latest_entities(tracker)
         values = {
             "request": text,
             "place": "，".join(entity_values(entities, "station", "location")) or None,

@@ -29,6 +29,16 @@ async def test_a_vague_request_is_asked_about_and_opens_nothing(action_deps: Dep
     assert cases_of(action_deps) == []
 
 
+async def test_a_bare_place_name_is_asked_about_and_opens_nothing(action_deps: Deps) -> None:
+    """"乳山检测站" alone (an answer to the complaint form's time question, read as a service request) says where,
+    not what is needed: no service case is opened on it."""
+    station = [{"entity": "station", "value": "乳山检测站", "start": 0, "end": 5}]
+    message = tracker(driver(action_deps), "乳山检测站", "service_request", confidence=0.9, entities=station)
+    sent, _ = await run(ActionServiceRequest(), message)
+    assert sent[0]["text"].startswith("请说一下您需要什么帮助")
+    assert cases_of(action_deps) == []
+
+
 async def test_asking_where_without_a_place_asks_for_the_location(action_deps: Deps) -> None:
     sent, events = await run(ActionServiceRequest(), tracker(driver(action_deps), "哪里有热水", "service_request"))
     assert "位置" in sent[0]["text"]
