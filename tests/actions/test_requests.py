@@ -30,7 +30,7 @@ async def test_a_vague_request_is_asked_about_and_opens_nothing(action_deps: Dep
 
 
 async def test_a_bare_place_name_is_asked_about_and_opens_nothing(action_deps: Deps) -> None:
-    """"乳山检测站" alone (an answer to the complaint form's time question, read as a service request) says where,
+    """ "乳山检测站" alone (an answer to the complaint form's time question, read as a service request) says where,
     not what is needed: no service case is opened on it."""
     station = [{"entity": "station", "value": "乳山检测站", "start": 0, "end": 5}]
     message = tracker(driver(action_deps), "乳山检测站", "service_request", confidence=0.9, entities=station)
