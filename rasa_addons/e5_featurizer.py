@@ -36,8 +36,8 @@ DIMENSIONS = 384
 BATCH_SIZE = 64
 _SPACES = re.compile(r"\s+")
 # a file of training vectors by text (set by `complaints train`): a retrain embeds only the texts it has not
-# seen, so adding the rows of a review export retrains in about a minute (54 s here, against 1 min 53 s for a
-# first training that embeds every text)
+# seen, so adding the rows of a review export retrains in about a minute and a half (84 s here with 5,012 texts,
+# against 4 min 16 s for a first training that embeds every text)
 TRAINING_CACHE_ENV = "E5_TRAINING_CACHE"
 _CACHE_FORMAT = "e5-small-q4 query nfkc v1"
 
