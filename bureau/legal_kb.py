@@ -204,18 +204,22 @@ class LegalKb:
         answers = tuple(f"{e.topic}：{e.answer}" for e in self.entries)
         object.__setattr__(self, "_answers", SemanticIndex(answers, self.embedding_cache, prefix="passage"))
 
-    def _entry_probabilities(self, question: str, asked: Vectors) -> np.ndarray:
-        """The entry classifier's probability of each entry (fitted, or read from the cache, at first use)."""
-        if len(self.entries) < 2:
-            return np.zeros(len(self.entries))
-        classifier = self._classifier
-        if classifier is None:
+    def _entry_classifier(self) -> legal_classifier.EntryClassifier:
+        """The entry classifier, fitted (or read from the cache) at first use."""
+        if self._classifier is None:
             questions = list(self._questions.texts)  # type: ignore[attr-defined]
             labels = [i for i, entry in enumerate(self.entries) for _ in entry.questions]
             vectors = self._questions.vectors()  # type: ignore[attr-defined]
-            classifier = legal_classifier.fit_cached(questions, labels, vectors, self.embedding_cache)
-            object.__setattr__(self, "_classifier", classifier)
-        probabilities: np.ndarray = classifier.probabilities([question], asked.reshape(1, -1))[0]
+            fitted = legal_classifier.fit_cached(questions, labels, vectors, self.embedding_cache)
+            object.__setattr__(self, "_classifier", fitted)
+            return fitted
+        return self._classifier
+
+    def _entry_probabilities(self, question: str, asked: Vectors) -> np.ndarray:
+        """The entry classifier's probability of each entry (none to tell apart with fewer than two entries)."""
+        if len(self.entries) < 2:
+            return np.zeros(len(self.entries))
+        probabilities: np.ndarray = self._entry_classifier().probabilities([question], asked.reshape(1, -1))[0]
         return probabilities
 
     def _vector(self, text: str) -> dict[str, float]:
@@ -280,8 +284,8 @@ class LegalKb:
         """Embed the entries' questions and answers and fit the entry classifier now (or read them from the cache)."""
         self._questions.vectors()  # type: ignore[attr-defined]
         self._answers.vectors()  # type: ignore[attr-defined]
-        if self.entries:
-            self._entry_probabilities(self.entries[0].questions[0], self._questions.vectors()[0])  # type: ignore[attr-defined]
+        if len(self.entries) >= 2:
+            self._entry_classifier()
 
     def by_code(self, code: str) -> LegalEntry | None:
         return next((entry for entry in self.entries if entry.code == code), None)
